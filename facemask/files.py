@@ -1,0 +1,21 @@
+"""Writing outputs so that a crash or Ctrl-C never leaves a broken file where a good one stood."""
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def staged_outputs(output_dir):
+    """Yield a temporary folder inside `output_dir`; when the block succeeds, its files replace those of
+    `output_dir` (each by an atomic rename); when it fails, they are thrown away."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=output_dir))
+    try:
+        yield staging
+        for staged in sorted(staging.iterdir()):
+            os.replace(staged, output_dir / staged.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

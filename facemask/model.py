@@ -1,0 +1,65 @@
+"""The classifier: a frozen MobileNetV2 base with the tutorials' head, and where the base's weights come from.
+
+    RGB 224×224 (0-255) → Rescaling to [-1, 1] → MobileNetV2 (frozen) → AveragePooling2D(7×7) → Flatten
+        → Dense(128, relu) → Dropout(0.5) → Dense(N, softmax)
+
+The rescaling lives inside the model, so a saved model carries its own preprocessing.
+"""
+from pathlib import Path
+
+import keras
+
+from facemask import UserError
+from facemask.images import IMAGE_SIZE
+
+
+def load_base(base_weights="imagenet"):
+    """MobileNetV2 without its top: `imagenet` (Keras' download), `none` (random), or a local .h5 file."""
+    if base_weights == "none":
+        weights = None
+    elif base_weights == "imagenet":
+        weights = "imagenet"
+    else:
+        weights = Path(base_weights)
+        if not weights.is_file():
+            raise UserError(f"--base-weights file not found: {weights}")
+        weights = str(weights)
+    try:
+        return keras.applications.MobileNetV2(input_shape=(IMAGE_SIZE, IMAGE_SIZE, 3), include_top=False,
+                                              weights=weights)
+    except Exception as error:
+        if base_weights == "imagenet":
+            raise UserError("could not download the MobileNetV2 ImageNet weights (offline?): pass "
+                            "--base-weights PATH to a local mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224"
+                            "_no_top.h5, or --base-weights none") from None
+        raise UserError(f"--base-weights {base_weights} is not MobileNetV2 (224, no top) weights: "
+                        f"{str(error).splitlines()[0]}") from None
+
+
+def build_model(num_classes, base_weights="imagenet"):
+    """The full classifier, plus its two halves: the frozen `features` extractor and the trainable `head`."""
+    base = load_base(base_weights)
+    base.trainable = False
+    head = keras.Sequential([
+        keras.Input((base.output_shape[-1],)),
+        keras.layers.Dense(128, activation="relu"),
+        keras.layers.Dropout(0.5),
+        keras.layers.Dense(num_classes, activation="softmax"),
+    ], name="head")
+
+    images = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3), name="image")
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1, name="to_minus1_1")(images)
+    x = base(x, training=False)  # batch norm stays in inference mode, also when fine-tuning
+    x = keras.layers.AveragePooling2D(pool_size=(7, 7), name="pool")(x)
+    features = keras.layers.Flatten(name="features")(x)
+    model = keras.Model(images, head(features), name="mask_detector")
+    return model, keras.Model(images, features, name="feature_extractor"), head
+
+
+def unfreeze_top(model, layer_count):
+    """Make the top `layer_count` layers of the base trainable (batch norm layers stay frozen)."""
+    base = next(layer for layer in model.layers if isinstance(layer, keras.Model) and layer.name != "head")
+    base.trainable = True
+    for index, layer in enumerate(base.layers):
+        top = index >= len(base.layers) - layer_count
+        layer.trainable = top and not isinstance(layer, keras.layers.BatchNormalization)

@@ -1,0 +1,42 @@
+"""Figures and reports of a classifier: the classification report, the confusion matrix, training curves."""
+import matplotlib
+
+matplotlib.use("Agg")  # files only, never a window
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.metrics import ConfusionMatrixDisplay, classification_report
+
+
+def classification_summary(true_labels, predicted_labels, class_names):
+    """The report as text (to print) and as a dict (per-class precision, recall, F1, support; accuracy)."""
+    labels = list(range(len(class_names)))
+    kwargs = dict(labels=labels, target_names=class_names, digits=4, zero_division=0)
+    text = classification_report(true_labels, predicted_labels, **kwargs)
+    summary = classification_report(true_labels, predicted_labels, output_dict=True, **kwargs)
+    summary["accuracy"] = float(np.mean(np.asarray(true_labels) == np.asarray(predicted_labels)))
+    return text, summary
+
+
+def save_confusion_matrix(true_labels, predicted_labels, class_names, path, title="Confusion matrix"):
+    figure, axes = plt.subplots(figsize=(5, 4.5))
+    ConfusionMatrixDisplay.from_predictions(true_labels, predicted_labels, labels=list(range(len(class_names))),
+                                            display_labels=class_names, cmap="Blues", colorbar=False, ax=axes)
+    axes.set_title(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def save_training_curves(history, path):
+    """Loss and accuracy per epoch, training and validation; `history` is Keras' History.history dict."""
+    figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(10, 4))
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    for axes, metric in ((loss_axes, "loss"), (accuracy_axes, "accuracy")):
+        axes.plot(epochs, history[metric], label=f"train {metric}")
+        axes.plot(epochs, history[f"val_{metric}"], label=f"validation {metric}")
+        axes.set_xlabel("epoch")
+        axes.set_title(metric.capitalize())
+        axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

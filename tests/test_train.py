@@ -1,0 +1,149 @@
+"""Real training runs on tiny data made in the test (random base weights, so no download and no ../shared)."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+from conftest import IMAGENET_WEIGHTS, ROOT, needs_shared
+
+from facemask import UserError
+from facemask.files import staged_outputs
+from facemask.train import TrainingOptions, train
+
+SCRIPT = str(ROOT / "train_mask_detector.py")
+
+
+def run_script(*args, env=None):
+    return subprocess.run([sys.executable, SCRIPT, *map(str, args)], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from conftest import face_photo, make_dataset, with_drawn_mask
+
+    folder = tmp_path_factory.mktemp("train")
+    photo = face_photo()
+    dataset = make_dataset(folder / "dataset", {"with_mask": with_drawn_mask(photo), "without_mask": photo})
+    output = folder / "models"
+    metadata = train(TrainingOptions(dataset=dataset, output=output, base_weights="none", epochs=2, views=1,
+                                     val_split=0.5))
+    return output, metadata
+
+
+def test_training_writes_every_output(trained):
+    output, metadata = trained
+    names = {path.name for path in output.iterdir()}
+    assert names == {"mask_detector.keras", "mask_detector.tflite", "mask_detector.labels.txt", "plot.png",
+                     "confusion_matrix.png", "classification_report.json", "training_metadata.json"}
+    assert (output / "mask_detector.labels.txt").read_text().split() == ["with_mask", "without_mask"]
+    report = json.loads((output / "classification_report.json").read_text())
+    assert set(report["with_mask"]) >= {"precision", "recall", "f1-score"}
+    assert 0 <= report["accuracy"] <= 1
+    saved = json.loads((output / "training_metadata.json").read_text())
+    assert saved["images"] == {"with_mask": 6, "without_mask": 6}
+    assert saved["train_images"] + saved["val_images"] == 12
+    assert set(saved["versions"]) >= {"tensorflow", "keras", "opencv"}
+    assert saved == metadata
+
+
+def test_saved_model_and_tflite_copy_agree(trained):
+    import keras
+
+    from facemask.runtime import TFLiteRunner
+
+    output, _ = trained
+    model = keras.models.load_model(output / "mask_detector.keras")
+    faces = np.random.default_rng(0).integers(0, 256, size=(3, 224, 224, 3)).astype(np.float32)
+    probabilities = model.predict(faces, verbose=0)
+    assert probabilities.shape == (3, 2)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+    np.testing.assert_allclose(TFLiteRunner(model_path=str(output / "mask_detector.tflite"))(faces), probabilities,
+                               atol=1e-4)
+
+
+def test_three_classes_and_fine_tuning_from_the_command_line(mask_dataset, tmp_path):
+    import keras
+
+    shutil.copytree(mask_dataset / "with_mask", mask_dataset / "mask_on_chin")
+    result = run_script("--dataset", mask_dataset, "--output", tmp_path, "--base-weights", "none", "--epochs", 1,
+                        "--views", 0, "--val-split", 0.5, "--fine-tune", 10, "--fine-tune-epochs", 1)
+    assert result.returncode == 0, result.stderr
+    assert "accuracy" in result.stdout
+    model = keras.models.load_model(tmp_path / "mask_detector.keras")
+    assert model.output_shape == (None, 3)
+    assert (tmp_path / "mask_detector.labels.txt").read_text().split() == ["mask_on_chin", "with_mask", "without_mask"]
+    assert json.loads((tmp_path / "training_metadata.json").read_text())["epochs_run"] == 2  # 1 head + 1 fine-tune
+
+
+@pytest.mark.parametrize("problem,message", [("one class", "at least 2 class folders"), ("missing", "not found")])
+def test_dataset_mistakes_exit_2_with_one_line(mask_dataset, tmp_path, problem, message):
+    if problem == "one class":
+        shutil.rmtree(mask_dataset / "without_mask")
+    dataset = mask_dataset if problem == "one class" else tmp_path / "missing"
+    result = run_script("--dataset", dataset, "--output", tmp_path / "models")
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "models").exists()
+
+
+def test_imagenet_weights_offline_says_what_to_do(mask_dataset, tmp_path):
+    # Keras downloads through urllib, which honours https_proxy: a closed local port makes the download fail
+    # here exactly as it fails on a machine without internet.
+    closed_port = {"https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
+                   "KERAS_HOME": str(tmp_path / "keras_home")}
+    result = run_script("--dataset", mask_dataset, "--output", tmp_path / "models", env=closed_port)
+    assert result.returncode == 2
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert "ImageNet weights" in last_line and "--base-weights" in last_line
+    assert not (tmp_path / "models" / "mask_detector.keras").exists()
+
+
+def test_a_base_weights_file_that_is_not_mobilenet(mask_dataset, tmp_path):
+    wrong = tmp_path / "wrong.h5"
+    wrong.write_bytes(b"not weights")
+    with pytest.raises(UserError, match="wrong.h5"):
+        train(TrainingOptions(dataset=mask_dataset, output=tmp_path / "models", base_weights=str(wrong)))
+
+
+@needs_shared
+def test_local_imagenet_weights_are_loaded():
+    from facemask.model import load_base
+
+    base = load_base(str(IMAGENET_WEIGHTS))
+    with h5py.File(IMAGENET_WEIGHTS) as weights:
+        stored = weights["Conv1"]["Conv1"]["kernel:0"][()]
+    np.testing.assert_array_equal(base.get_layer("Conv1").kernel.numpy(), stored)
+
+
+def test_ctrl_c_leaves_the_old_model_in_place(mask_dataset, tmp_path):
+    output = tmp_path / "models"
+    output.mkdir()
+    good_model = output / "mask_detector.keras"
+    good_model.write_bytes(b"the good model")
+    process = subprocess.Popen([sys.executable, SCRIPT, "--dataset", str(mask_dataset), "--output", str(output),
+                                "--base-weights", "none"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    for line in process.stdout:
+        if "for training" in line:  # images loaded; now the model is built and trained
+            process.send_signal(signal.SIGINT)
+            break
+    process.wait(timeout=300)
+    assert process.returncode == 130
+    assert good_model.read_bytes() == b"the good model"
+    assert [path.name for path in output.iterdir()] == ["mask_detector.keras"]
+
+
+def test_a_failure_while_writing_keeps_the_old_files(tmp_path):
+    (tmp_path / "mask_detector.keras").write_text("good")
+    with pytest.raises(RuntimeError):
+        with staged_outputs(tmp_path) as staging:
+            (staging / "mask_detector.keras").write_text("half")
+            raise RuntimeError("disk full")
+    assert (tmp_path / "mask_detector.keras").read_text() == "good"
+    assert [path.name for path in tmp_path.iterdir()] == ["mask_detector.keras"]

@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Train a mask / no-mask classifier (MobileNetV2 transfer learning) on a folder of face images."""
+import argparse
+import sys
+from pathlib import Path
+
+from facemask import UserError
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dataset", "-d", type=Path, required=True,
+                        help="folder with one sub-folder of images per class, e.g. with_mask/ and without_mask/")
+    parser.add_argument("--output", "-o", type=Path, default=Path("models"),
+                        help="folder for the model and its reports (default: models/)")
+    parser.add_argument("--base-weights", default="imagenet",
+                        help="MobileNetV2 weights: imagenet (downloaded by Keras), none, or a local .h5 file")
+    parser.add_argument("--epochs", type=int, default=20, help="epochs of training the head (default: 20)")
+    parser.add_argument("--batch-size", type=int, default=32, help="batch size (default: 32)")
+    parser.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (default: 1e-4)")
+    parser.add_argument("--val-split", type=float, default=0.2,
+                        help="share of each class held out for validation (default: 0.2)")
+    parser.add_argument("--seed", type=int, default=42, help="seed for the split and augmentation (default: 42)")
+    parser.add_argument("--views", type=int, default=1,
+                        help="augmented copies of each training image whose base features are computed (default: 1)")
+    parser.add_argument("--patience", type=int, default=5,
+                        help="epochs without a better validation loss before stopping early (default: 5)")
+    parser.add_argument("--fine-tune", type=int, default=0, metavar="N",
+                        help="then unfreeze the top N layers of the base and train on at lr/10 (default: 0, off)")
+    parser.add_argument("--fine-tune-epochs", type=int, default=5, help="epochs of fine-tuning (default: 5)")
+    args = parser.parse_args()
+    for flag in ("epochs", "batch_size"):
+        if getattr(args, flag) < 1:
+            parser.error(f"--{flag.replace('_', '-')} must be at least 1")
+    for flag in ("views", "fine_tune", "fine_tune_epochs", "patience"):
+        if getattr(args, flag) < 0:
+            parser.error(f"--{flag.replace('_', '-')} cannot be negative")
+    return args
+
+
+def main():
+    args = parse_args()
+    from facemask.train import TrainingOptions, train
+
+    try:
+        train(TrainingOptions(**vars(args)))
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted: no model was written", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
