@@ -9,7 +9,7 @@ from facemask import UserError
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--dataset", "-d", type=Path, required=True,
+    parser.add_argument("--dataset", "-d", type=Path,
                         help="folder with one sub-folder of images per class, e.g. with_mask/ and without_mask/")
     parser.add_argument("--output", "-o", type=Path, default=Path("models"),
                         help="folder for the model and its reports (default: models/)")
@@ -26,9 +26,14 @@ def parse_args():
     parser.add_argument("--patience", type=int, default=5,
                         help="epochs without a better validation loss before stopping early (default: 5)")
     parser.add_argument("--fine-tune", type=int, default=0, metavar="N",
-                        help="then unfreeze the top N layers of the base and train on at lr/10 (default: 0, off)")
+                        help="then unfreeze the top N layers of the base and go on training at lr/10 "
+                             "(default: 0, off)")
     parser.add_argument("--fine-tune-epochs", type=int, default=5, help="epochs of fine-tuning (default: 5)")
+    parser.add_argument("--export", type=Path, metavar="MODEL.keras",
+                        help="no training: write the TFLite copy of an existing .keras model beside it")
     args = parser.parse_args()
+    if args.dataset is None and args.export is None:
+        parser.error("--dataset is required (or --export MODEL.keras)")
     for flag in ("epochs", "batch_size"):
         if getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')} must be at least 1")
@@ -40,9 +45,14 @@ def parse_args():
 
 def main():
     args = parse_args()
+    from facemask.runtime import export_tflite
     from facemask.train import TrainingOptions, train
 
     try:
+        if args.export is not None:
+            print(f"wrote {export_tflite(args.export)}")
+            return
+        del args.export
         train(TrainingOptions(**vars(args)))
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)

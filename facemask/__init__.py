@@ -5,6 +5,7 @@ Importing the package is cheap: TensorFlow is only imported by the modules that 
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter, not errors
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's own lines about a file it can't open: we say it
 
 
 class UserError(Exception):

@@ -19,3 +19,17 @@ def staged_outputs(output_dir):
             os.replace(staged, output_dir / staged.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_atomically(path, data):
+    """Write bytes to `path` through a temporary file in the same folder and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -7,8 +7,11 @@ interpreter is used when installed: it imports in milliseconds, where TensorFlow
 import contextlib
 import io
 import os
+from pathlib import Path
 
 import numpy as np
+
+from facemask import UserError
 
 
 def to_tflite(keras_model):
@@ -20,12 +23,48 @@ def to_tflite(keras_model):
         return converter.convert()
 
 
-def load_interpreter(model_content=None, model_path=None):
+def export_tflite(keras_path):
+    """Write the TFLite copy of a .keras model beside it (mask_detector.keras → mask_detector.tflite)."""
+    import keras
+
+    from facemask.files import write_atomically
+
+    keras_path = Path(keras_path)
+    if keras_path.suffix != ".keras" or not keras_path.is_file():
+        raise UserError(f"--export needs an existing .keras model: {keras_path}")
+    try:
+        model = keras.models.load_model(keras_path, compile=False)
+    except Exception as error:  # Keras raises many kinds for a damaged file
+        raise UserError(f"cannot load model {keras_path}: {str(error).splitlines()[0]}") from None
+    target = keras_path.with_suffix(".tflite")
+    write_atomically(target, to_tflite(model))
+    return target
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Silence the C++ side's standard error: TFLite announces its XNNPACK delegate there on every start.
+    Errors still arrive as Python exceptions."""
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def load_interpreter(model_content=None, model_path=None, threads=None):
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:  # the interpreter that ships inside TensorFlow works the same, it only starts slower
         from tensorflow.lite.python.interpreter import Interpreter
-    return Interpreter(model_content=model_content, model_path=model_path, num_threads=os.cpu_count())
+    with quiet_stderr():
+        interpreter = Interpreter(model_content=model_content, model_path=model_path,
+                                  num_threads=threads or os.cpu_count())
+        interpreter.allocate_tensors()
+    return interpreter
 
 
 class TFLiteRunner:
@@ -35,9 +74,8 @@ class TFLiteRunner:
     batch 16 or 64 on a 2-core CPU, and it avoids re-allocating tensors when the batch size changes.
     """
 
-    def __init__(self, model_content=None, model_path=None):
-        self.interpreter = load_interpreter(model_content, model_path)
-        self.interpreter.allocate_tensors()
+    def __init__(self, model_content=None, model_path=None, threads=None):
+        self.interpreter = load_interpreter(model_content, model_path, threads)
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         self.input_shape = tuple(self.input["shape"][1:])
@@ -52,3 +90,68 @@ class TFLiteRunner:
             if progress is not None:
                 progress.update(1)
         return outputs
+
+
+DEFAULT_CLASS_NAMES = ["with_mask", "without_mask"]  # the tutorials' order, for models saved without labels
+
+
+def labels_path(model_path):
+    """Where a model's class names are kept: mask_detector.keras → mask_detector.labels.txt."""
+    model_path = Path(model_path)
+    return model_path.with_name(model_path.stem + ".labels.txt")
+
+
+class Classifier:
+    """A trained mask classifier and its class names, from a .tflite or .keras file.
+
+    For a .keras model with a .tflite copy beside it, the copy is run, and TensorFlow is never imported.
+    Input: a batch of faces from images.prepare_face; output: (n, classes) probabilities.
+    """
+
+    def __init__(self, model_path, threads=None):
+        model_path = Path(model_path)
+        if not model_path.is_file():
+            raise UserError(f"model not found: {model_path}")
+        tflite_copy = model_path.with_suffix(".tflite")
+        if model_path.suffix == ".keras" and tflite_copy.is_file():  # training and --export write both
+            model_path = tflite_copy
+        self.path = model_path
+        try:
+            if model_path.suffix == ".tflite":
+                self.runtime = "tflite"
+                self.run = TFLiteRunner(model_path=str(model_path), threads=threads)
+                self.input_size, outputs = self.run.input_shape[0], self.run.output_size
+            elif model_path.suffix == ".keras":
+                self.runtime = "keras"
+                self.run, self.input_size, outputs = load_keras_model(model_path)
+            else:
+                raise UserError(f"model {model_path} is neither a .keras nor a .tflite file")
+        except UserError:
+            raise
+        except Exception as error:  # each runtime raises its own kinds for a damaged file
+            raise UserError(f"cannot load model {model_path}: {str(error).splitlines()[0]}") from None
+        self.class_names = read_class_names(model_path, outputs)
+
+    def __call__(self, faces):
+        if len(faces) == 0:
+            return np.empty((0, len(self.class_names)), dtype=np.float32)
+        return self.run(faces)
+
+
+def load_keras_model(model_path):
+    """A .keras model as (function on a batch, input size, output count), called directly: model.predict
+    costs ~100 ms of overhead per call, too much for one call per video frame."""
+    import keras
+
+    model = keras.models.load_model(model_path, compile=False)
+    return (lambda faces: model(np.asarray(faces, dtype=np.float32), training=False).numpy(),
+            model.input_shape[1], model.output_shape[-1])
+
+
+def read_class_names(model_path, output_count):
+    path = labels_path(model_path)
+    names = path.read_text().split() if path.is_file() else DEFAULT_CLASS_NAMES
+    if len(names) != output_count:
+        raise UserError(f"model {model_path} has {output_count} outputs but {len(names)} class names"
+                        f"{' in ' + str(path) if path.is_file() else ''}")
+    return names

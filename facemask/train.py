@@ -124,12 +124,12 @@ def train(options):
 
 
 def write_outputs(output_dir, model, class_names, history, true_labels, predicted, summary, metadata):
-    from facemask.runtime import to_tflite
+    from facemask.runtime import labels_path, to_tflite
 
     with staged_outputs(output_dir) as staging:
         model.save(staging / f"{MODEL_NAME}.keras")
         (staging / f"{MODEL_NAME}.tflite").write_bytes(to_tflite(model))
-        (staging / f"{MODEL_NAME}.labels.txt").write_text("\n".join(class_names) + "\n")
+        labels_path(staging / f"{MODEL_NAME}.keras").write_text("\n".join(class_names) + "\n")
         save_training_curves(history, staging / "plot.png")
         save_confusion_matrix(true_labels, predicted, class_names, staging / "confusion_matrix.png",
                               title="Validation split")
