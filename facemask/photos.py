@@ -1,0 +1,86 @@
+"""Annotating photos: files and folders in, annotated images and a JSON report out.
+
+One bad image among many is reported and skipped; a single named file that cannot be read is an error.
+"""
+import json
+import sys
+from pathlib import Path
+
+import cv2
+
+from facemask import UserError
+from facemask.drawing import caption, draw_faces
+from facemask.files import write_atomically
+from facemask.images import is_image_file, read_image
+from facemask.pipeline import count_labels
+
+
+def expand_inputs(paths):
+    """Each named file, and the image files inside each named folder (sorted), as (path, named directly)."""
+    found = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found += [(file, False) for file in sorted(path.rglob("*")) if file.is_file() and is_image_file(file)]
+        elif path.exists() or path.is_symlink():
+            found.append((path, True))
+        else:
+            raise UserError(f"image not found: {path}")
+    return found
+
+
+def output_path_for(image_path, output, many):
+    """The annotated image goes to `output` itself for one image, or into the folder `output` for many."""
+    output = Path(output)
+    if not many and not output.is_dir():
+        return output
+    return output / f"{image_path.stem}_annotated{image_path.suffix if image_path.suffix else '.jpg'}"
+
+
+def summary_line(path, faces, class_names):
+    if not faces:
+        return f"{path}: no face found"
+    counts = ", ".join(f"{count} {caption(name).lower()}" for name, count in count_labels(faces, class_names).items())
+    return f"{path}: {len(faces)} face{'s' if len(faces) != 1 else ''} ({counts})"
+
+
+def annotate_photos(detector, paths, output=None, json_path=None, show=False):
+    """Run the detector on every image; returns (results {path: faces}, number of images that failed)."""
+    inputs = expand_inputs(paths)
+    if not inputs:
+        raise UserError(f"no images found in {', '.join(map(str, paths))}")
+    many = len(inputs) > 1 or any(not named for _, named in inputs)
+    log = sys.stderr if str(json_path) == "-" else sys.stdout  # keep standard output pure JSON
+    results, failed = {}, 0
+    for path, named_directly in inputs:
+        try:
+            image = read_image(path)
+        except UserError as error:
+            if named_directly and not many:
+                raise
+            print(f"warning: {error}; skipped", file=log)
+            failed += 1
+            continue
+        faces = detector(image)
+        results[str(path)] = faces
+        print(summary_line(path, faces, detector.classifier.class_names), file=log)
+        if output is not None or show:
+            annotated = draw_faces(image, faces)
+        if output is not None:
+            target = output_path_for(path, output, many)
+            ok, encoded = cv2.imencode(target.suffix if is_image_file(target) else ".jpg", annotated)
+            if not ok:
+                raise UserError(f"cannot write an image as {target}")
+            write_atomically(target, encoded.tobytes())
+        if show:
+            cv2.imshow(str(path), annotated)
+            cv2.waitKey(0)
+            cv2.destroyAllWindows()
+    if failed:
+        print(f"warning: {failed} of {len(inputs)} images could not be read", file=log)
+    if json_path is not None:
+        report = json.dumps(results, indent=2) + "\n"
+        if str(json_path) == "-":
+            print(report, end="")
+        else:
+            write_atomically(json_path, report.encode())
+    return results, failed

@@ -1,0 +1,226 @@
+"""The detection scripts on real images and video files, with the real Caffe SSD and the shipped model."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+from conftest import ROOT, SHARED, face_photo, needs_shared, with_drawn_mask
+
+from facemask import UserError
+from facemask.face_detector import WEIGHTS_NAME, FaceDetector, find_detector_files
+from facemask.pipeline import DEFAULT_MODEL, MaskDetector
+from facemask.runtime import Classifier
+
+FACE_CENTRE = (255, 260)  # of grace_hopper.jpg (512×600)
+
+
+def run(script, *args):
+    return subprocess.run([sys.executable, str(ROOT / script), *map(str, args)], capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return MaskDetector(DEFAULT_MODEL)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_the_ssd_finds_the_face(masked):
+    photo = with_drawn_mask(face_photo()) if masked else face_photo()
+    boxes, confidences = FaceDetector().detect(photo)
+    assert len(boxes) >= 1 and confidences[0] > 0.5
+    x1, y1, x2, y2 = boxes[0]
+    assert x1 < FACE_CENTRE[0] < x2 and y1 < FACE_CENTRE[1] < y2
+    assert 120 < x2 - x1 < 400 and 150 < y2 - y1 < 450
+
+
+def test_faces_are_boxed_labelled_and_scored(detector):
+    faces = detector(face_photo())
+    assert len(faces) == 1
+    face = faces[0]
+    assert set(face) == {"box", "label", "confidence"}
+    assert face["label"] in detector.classifier.class_names and 0.5 <= face["confidence"] <= 1
+    assert all(isinstance(value, int) for value in face["box"])
+
+
+def test_tflite_and_keras_agree(tmp_path):
+    keras_only = tmp_path / "mask_detector.keras"  # no .tflite beside it: the Keras model is run
+    shutil.copy(DEFAULT_MODEL, keras_only)
+    shutil.copy(DEFAULT_MODEL.with_suffix(".labels.txt"), tmp_path)
+    with_tflite, with_keras = Classifier(DEFAULT_MODEL), Classifier(keras_only)
+    assert (with_tflite.runtime, with_keras.runtime) == ("tflite", "keras")
+    photo = face_photo()
+    faces = np.array([cv2.resize(crop, (224, 224))[:, :, ::-1]
+                      for crop in (photo[90:450, 120:400], with_drawn_mask(photo)[90:450, 120:400], photo)])
+    np.testing.assert_allclose(with_tflite(faces), with_keras(faces), atol=1e-3)
+    assert (with_tflite(faces).argmax(axis=1) == with_keras(faces).argmax(axis=1)).all()
+
+
+def test_the_tflite_path_never_imports_tensorflow():
+    code = ("import sys; from facemask.pipeline import MaskDetector; from conftest import face_photo; "
+            "MaskDetector()(face_photo()); print('tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT / "tests",
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.stdout.strip() == "False", result.stderr
+
+
+@pytest.mark.parametrize("kind", ["gray", "alpha", "16-bit", "large"])
+def test_unusual_images_work(tmp_path, kind):
+    photo = face_photo()
+    image = {"gray": cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY),
+             "alpha": cv2.cvtColor(photo, cv2.COLOR_BGR2BGRA),
+             "16-bit": photo.astype(np.uint16) * 257,
+             "large": cv2.resize(photo, (5120, 6000))}[kind]
+    cv2.imwrite(str(tmp_path / "photo.png"), image)
+    result = run("detect_mask_image.py", "--image", tmp_path / "photo.png", "--json", "-")
+    assert result.returncode == 0, result.stderr
+    faces = json.loads(result.stdout)[str(tmp_path / "photo.png")]
+    assert len(faces) == 1
+
+
+def test_image_script_writes_annotated_image_and_json(tmp_path):
+    cv2.imwrite(str(tmp_path / "grace.jpg"), face_photo())
+    result = run("detect_mask_image.py", "--image", tmp_path / "grace.jpg", "--output", tmp_path / "out.jpg",
+                 "--json", tmp_path / "faces.json")
+    assert result.returncode == 0, result.stderr
+    assert "1 face" in result.stdout
+    annotated = cv2.imread(str(tmp_path / "out.jpg"))
+    assert annotated.shape == face_photo().shape
+    assert not np.array_equal(annotated, cv2.imread(str(tmp_path / "grace.jpg")))  # a box was drawn
+    assert len(json.loads((tmp_path / "faces.json").read_text())[str(tmp_path / "grace.jpg")]) == 1
+
+
+def test_no_face_is_not_an_error(tmp_path):
+    cv2.imwrite(str(tmp_path / "wall.png"), np.full((200, 300, 3), 180, np.uint8))
+    result = run("detect_mask_image.py", "--image", tmp_path / "wall.png")
+    assert result.returncode == 0 and "no face found" in result.stdout
+
+
+def test_a_folder_with_a_corrupt_image_annotates_the_others(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    cv2.imwrite(str(photos / "a.jpg"), face_photo())
+    cv2.imwrite(str(photos / "b.jpg"), with_drawn_mask(face_photo()))
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    result = run("detect_mask_image.py", "--image", photos, "--output", tmp_path / "out", "--json", "-")
+    assert result.returncode == 0, result.stderr
+    assert "broken.jpg" in result.stderr and "1 of 3 images could not be read" in result.stderr
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["a_annotated.jpg", "b_annotated.jpg"]
+    assert len(json.loads(result.stdout)) == 2
+
+
+@pytest.mark.parametrize("problem", ["missing image", "text file named .jpg", "missing model", "unopenable video"])
+def test_bad_input_exits_non_zero_naming_it(tmp_path, problem):
+    text_file = tmp_path / "notes.jpg"
+    text_file.write_text("not an image")
+    fake_video = tmp_path / "clip.mp4"
+    fake_video.write_text("not a video")
+    script, args, name = {
+        "missing image": ("detect_mask_image.py", ["--image", tmp_path / "nowhere.jpg"], "nowhere.jpg"),
+        "text file named .jpg": ("detect_mask_image.py", ["--image", text_file], "notes.jpg"),
+        "missing model": ("detect_mask_image.py", ["--image", text_file, "--model", tmp_path / "gone.keras"],
+                          "gone.keras"),
+        "unopenable video": ("detect_mask_video.py", ["--input", fake_video, "--no-display"], "clip.mp4"),
+    }[problem]
+    result = run(script, *args)
+    assert result.returncode != 0
+    assert name in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_camera_that_is_not_there(tmp_path):
+    result = run("detect_mask_video.py", "--input", "99", "--no-display")
+    assert result.returncode == 2 and "cannot open camera 99" in result.stderr
+
+
+def test_video_file_every_frame_in_both_outputs(tmp_path):
+    video = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 376))
+    photo = cv2.resize(face_photo(), (320, 376))
+    for index in range(12):
+        writer.write(with_drawn_mask(photo) if index % 2 else np.roll(photo, index, axis=1))
+    writer.release()
+    result = run("detect_mask_video.py", "--input", video, "--no-display", "--output", tmp_path / "out.mp4",
+                 "--json-lines", tmp_path / "faces.jsonl")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("12 frames")
+    lines = [json.loads(line) for line in (tmp_path / "faces.jsonl").read_text().splitlines()]
+    assert [line["frame"] for line in lines] == list(range(12))
+    output = cv2.VideoCapture(str(tmp_path / "out.mp4"))
+    frames = 0
+    while output.read()[0]:
+        frames += 1
+    assert frames == 12 and output.get(cv2.CAP_PROP_FPS) == pytest.approx(10)
+
+
+def test_detector_files_missing_says_where_it_looked(tmp_path):
+    with pytest.raises(UserError, match=str(tmp_path)):
+        find_detector_files(tmp_path)
+
+
+def test_detector_weights_with_the_wrong_checksum(tmp_path):
+    prototxt, _ = find_detector_files()
+    shutil.copy(prototxt, tmp_path / "deploy.prototxt")
+    (tmp_path / WEIGHTS_NAME).write_bytes(b"truncated")
+    with pytest.raises(UserError, match="SHA-1"):
+        find_detector_files(tmp_path)
+
+
+def test_a_three_class_model_just_works(tmp_path):
+    from facemask.model import build_model
+    from facemask.runtime import export_tflite, labels_path
+
+    model, _, _ = build_model(3, base_weights="none")
+    model.save(tmp_path / "three.keras")
+    export_tflite(tmp_path / "three.keras")
+    labels_path(tmp_path / "three.keras").write_text("mask_on_chin\nwith_mask\nwithout_mask\n")
+    cv2.imwrite(str(tmp_path / "grace.jpg"), face_photo())
+    result = run("detect_mask_image.py", "--image", tmp_path / "grace.jpg", "--model", tmp_path / "three.keras",
+                 "--json", "-")
+    assert result.returncode == 0, result.stderr
+    [face] = json.loads(result.stdout)[str(tmp_path / "grace.jpg")]
+    assert face["label"] in {"mask_on_chin", "with_mask", "without_mask"}
+
+
+@needs_shared
+@pytest.mark.parametrize("photo,expected", [("pic1.jpeg", ["with_mask", "with_mask"]), ("pic3.jpg", ["without_mask"])])
+def test_shared_photos(detector, photo, expected):
+    from facemask.images import read_image
+
+    faces = detector(read_image(SHARED / "media" / photo))
+    assert sorted(face["label"] for face in faces) == expected
+
+
+def test_ctrl_c_finishes_the_video_and_its_log(tmp_path):
+    video = tmp_path / "long.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 25, (320, 376))
+    photo = cv2.resize(face_photo(), (320, 376))
+    for index in range(2000):
+        writer.write(np.roll(photo, index % 50, axis=1))
+    writer.release()
+    process = subprocess.Popen([sys.executable, str(ROOT / "detect_mask_video.py"), "--input", str(video),
+                                "--no-display", "--output", str(tmp_path / "out.mp4"),
+                                "--json-lines", str(tmp_path / "faces.jsonl")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not any(path.name.startswith(".out.") and path.stat().st_size > 0 for path in tmp_path.iterdir()):
+        assert time.monotonic() < deadline and process.poll() is None, "the video never started"
+        time.sleep(0.2)
+    time.sleep(1)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    frames_logged = len((tmp_path / "faces.jsonl").read_text().splitlines())
+    output = cv2.VideoCapture(str(tmp_path / "out.mp4"))
+    frames_written = 0
+    while output.read()[0]:
+        frames_written += 1
+    assert 0 < frames_written == frames_logged < 2000
+    assert f"{frames_logged} frames" in stdout
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]  # no temporary files left
