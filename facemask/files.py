@@ -21,15 +21,21 @@ def staged_outputs(output_dir):
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def write_atomically(path, data):
-    """Write bytes to `path` through a temporary file in the same folder and an atomic rename."""
+def temporary_path(path):
+    """A name beside `path` to write to before renaming into place; it keeps the extension, so writers that
+    choose their format by it (cv2.VideoWriter) still do, and is hidden, so a half-written file is not mistaken
+    for a finished one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    return path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
+
+
+def write_atomically(path, data):
+    """Write bytes to `path` through a temporary file in the same folder and an atomic rename."""
+    temporary = temporary_path(path)
     try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
+        temporary.write_bytes(data)
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise

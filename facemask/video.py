@@ -11,7 +11,6 @@ cv2.dnn network scales poorly across threads. Results come back in frame order.
 import json
 import os
 import queue
-import tempfile
 import threading
 import time
 from collections import deque
@@ -22,6 +21,7 @@ import cv2
 
 from facemask import UserError
 from facemask.drawing import draw_faces, draw_fps
+from facemask.files import temporary_path
 from facemask.pipeline import count_labels
 
 QUIT_KEYS = {ord("q"), 27}  # q and Esc
@@ -161,7 +161,7 @@ def run_video(detectors, source, output=None, json_lines=None, display=True):
             if finished:
                 os.replace(temporary, final)
             else:
-                Path(temporary).unlink(missing_ok=True)
+                temporary.unlink(missing_ok=True)
         if display:
             cv2.destroyAllWindows()
     seconds = time.perf_counter() - started
@@ -182,10 +182,7 @@ def load_detectors(model_path, face_dir=None, confidence=0.5, count=None):
 
 
 def stage(path, staged):
-    """A temporary name beside `path` (same extension, so the video writer picks its container)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(descriptor)
-    staged.append((temporary, path))
+    """The temporary name to write `path` under until the run ends; remembered in `staged`."""
+    temporary = temporary_path(path)
+    staged.append((temporary, Path(path)))
     return temporary

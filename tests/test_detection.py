@@ -90,6 +90,8 @@ def test_image_script_writes_annotated_image_and_json(tmp_path):
                  "--json", tmp_path / "faces.json")
     assert result.returncode == 0, result.stderr
     assert "1 face" in result.stdout
+    (tmp_path / "reference").write_text("")
+    assert (tmp_path / "out.jpg").stat().st_mode == (tmp_path / "reference").stat().st_mode  # usual permissions
     annotated = cv2.imread(str(tmp_path / "out.jpg"))
     assert annotated.shape == face_photo().shape
     assert not np.array_equal(annotated, cv2.imread(str(tmp_path / "grace.jpg")))  # a box was drawn
@@ -209,7 +211,7 @@ def test_ctrl_c_finishes_the_video_and_its_log(tmp_path):
                                 "--json-lines", str(tmp_path / "faces.jsonl")],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while not any(path.name.startswith(".out.") and path.stat().st_size > 0 for path in tmp_path.iterdir()):
+    while not any(path.name.startswith(".out.partial") and path.stat().st_size > 0 for path in tmp_path.iterdir()):
         assert time.monotonic() < deadline and process.poll() is None, "the video never started"
         time.sleep(0.2)
     time.sleep(1)
