@@ -92,6 +92,7 @@ class TFLiteRunner:
         return outputs
 
 
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"  # Keras 2 saved the tutorials' models as HDF5, whatever their extension
 DEFAULT_CLASS_NAMES = ["with_mask", "without_mask"]  # the tutorials' order, for models saved without labels
 
 
@@ -123,9 +124,14 @@ class Classifier:
                 self.input_size, outputs = self.run.input_shape[0], self.run.output_size
             elif model_path.suffix == ".keras":
                 self.runtime = "keras"
-                self.run, self.input_size, outputs = load_keras_model(model_path)
+                self.run, self.input_size, outputs = keras_runner(load_keras_model(model_path))
+            elif is_hdf5(model_path):
+                from facemask.legacy import load_tutorial_model
+
+                self.runtime = "keras (tutorial HDF5)"
+                self.run, self.input_size, outputs = keras_runner(load_tutorial_model(model_path))
             else:
-                raise UserError(f"model {model_path} is neither a .keras nor a .tflite file")
+                raise UserError(f"model {model_path} is neither .keras, .tflite nor a tutorial's Keras 2 HDF5 file")
         except UserError:
             raise
         except Exception as error:  # each runtime raises its own kinds for a damaged file
@@ -139,13 +145,26 @@ class Classifier:
 
 
 def load_keras_model(model_path):
-    """A .keras model as (function on a batch, input size, output count), called directly: model.predict
-    costs ~100 ms of overhead per call, too much for one call per video frame."""
     import keras
 
-    model = keras.models.load_model(model_path, compile=False)
-    return (lambda faces: model(np.asarray(faces, dtype=np.float32), training=False).numpy(),
-            model.input_shape[1], model.output_shape[-1])
+    return keras.models.load_model(model_path, compile=False)
+
+
+def keras_runner(model, batch_size=64):
+    """A Keras model as (function on a batch, input size, output count). The model is called directly:
+    model.predict costs ~100 ms of overhead per call, too much for one call per video frame."""
+
+    def run(faces):
+        faces = np.asarray(faces, dtype=np.float32)
+        return np.concatenate([model(faces[start:start + batch_size], training=False).numpy()
+                               for start in range(0, len(faces), batch_size)])
+
+    return run, model.input_shape[1], model.output_shape[-1]
+
+
+def is_hdf5(path):
+    with open(path, "rb") as file:
+        return file.read(len(HDF5_MAGIC)) == HDF5_MAGIC
 
 
 def read_class_names(model_path, output_count):

@@ -25,7 +25,7 @@ def face_photo():
 def with_drawn_mask(image):
     """The photo with a light-blue surgical mask drawn over the lower face."""
     masked = image.copy()
-    mouth_area = np.array([[170, 330], [350, 330], [360, 420], [260, 470], [160, 420]], dtype=np.int32)
+    mouth_area = np.array([[188, 240], [345, 240], [352, 315], [268, 348], [182, 315]], dtype=np.int32)
     cv2.fillPoly(masked, [mouth_area], (230, 200, 150))
     return masked
 

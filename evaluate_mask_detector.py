@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Measure a mask model: on a folder of face crops (--dataset) and on scene photos with PASCAL VOC face boxes
+(--scenes), running the same pipeline as detect_mask_image.py."""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from facemask import UserError
+from facemask.cli import add_detector_arguments, probability
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dataset", "-d", type=Path, help="face crops, one sub-folder per class")
+    parser.add_argument("--scenes", "-s", type=Path, help="a folder with images/ and PASCAL VOC annotations/")
+    add_detector_arguments(parser)
+    parser.add_argument("--iou", type=probability, default=0.4,
+                        help="overlap for a detection to count as finding a face (default: 0.4)")
+    parser.add_argument("--output", "-o", type=Path,
+                        help="folder for the confusion-matrix PNG and report.json (default: none)")
+    parser.add_argument("--json", metavar="PATH", help="write the whole report as JSON to PATH, or - for stdout")
+    args = parser.parse_args()
+    if args.dataset is None and args.scenes is None:
+        parser.error("give --dataset, --scenes or both")
+    return args
+
+
+def main():
+    args = parse_args()
+    from facemask.evaluate import evaluate_crops, evaluate_scenes
+    from facemask.files import write_atomically
+    from facemask.pipeline import MaskDetector
+
+    log = sys.stderr if args.json == "-" else sys.stdout
+    report = {"model": str(args.model)}
+    try:
+        detector = MaskDetector(args.model, args.face, args.confidence)
+        if args.dataset is not None:
+            matrix = args.output / "confusion_matrix.png" if args.output else None
+            if args.output:
+                args.output.mkdir(parents=True, exist_ok=True)
+            text, report["dataset"] = evaluate_crops(detector.classifier, args.dataset, matrix)
+            print(f"{args.dataset}: {report['dataset']['images']} faces, accuracy "
+                  f"{report['dataset']['accuracy']:.4f}\n{text}", file=log)
+        if args.scenes is not None:
+            scenes = report["scenes"] = evaluate_scenes(detector, args.scenes, args.iou)
+            print(f"{args.scenes}: {scenes['images']} images, {scenes['faces']} faces; face recall "
+                  f"{scenes['face_recall']:.4f}, label accuracy on found faces {scenes['label_accuracy_on_found']:.4f}"
+                  f", end to end {scenes['end_to_end_accuracy']:.4f}, "
+                  f"{scenes['unmatched_detections']} detections matching no face", file=log)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    text = json.dumps(report, indent=2) + "\n"
+    if args.output:
+        write_atomically(args.output / "report.json", text.encode())
+    if args.json == "-":
+        print(text, end="")
+    elif args.json:
+        write_atomically(args.json, text.encode())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""evaluate_mask_detector.py, the PASCAL VOC matching, and the tutorial's Keras 2 models."""
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from conftest import ROOT, SHARED, face_photo, needs_shared, with_drawn_mask
+
+from facemask.evaluate import iou, match_faces
+
+LEGACY_MODEL = SHARED / "models" / "legacy" / "mask_detector.model"
+
+
+def run(*args):
+    return subprocess.run([sys.executable, str(ROOT / "evaluate_mask_detector.py"), *map(str, args)],
+                          capture_output=True, text=True, timeout=600)
+
+
+def write_voc(path, filename, size, faces):
+    objects = "".join(f"<object><name>{label}</name><bndbox><xmin>{x1}</xmin><ymin>{y1}</ymin><xmax>{x2}</xmax>"
+                      f"<ymax>{y2}</ymax></bndbox></object>" for label, (x1, y1, x2, y2) in faces)
+    path.write_text(f"<annotation><filename>{filename}</filename><size><width>{size[1]}</width>"
+                    f"<height>{size[0]}</height><depth>3</depth></size>{objects}</annotation>")
+
+
+def test_iou_and_one_detection_per_face():
+    assert iou([0, 0, 10, 10], [0, 0, 10, 10]) == 1
+    assert iou([0, 0, 10, 10], [5, 0, 15, 10]) == pytest.approx(50 / 150)
+    assert iou([0, 0, 10, 10], [20, 20, 30, 30]) == 0
+    # two faces side by side, one detection between them: it counts for one face only
+    assert match_faces([[0, 0, 10, 10], [8, 0, 18, 10]], [[3, 0, 13, 10]], 0.3) == [(0, 0)]
+    assert match_faces([[0, 0, 10, 10]], [[50, 50, 60, 60]], 0.4) == []
+
+
+def test_scenes_figures_worked_out_by_hand(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "annotations").mkdir()
+    photo = face_photo()
+    # Image 1: Grace Hopper without a mask (the detector finds her), and a face box on the flag that no detector
+    # finds. Image 2: the same photo with a drawn mask, annotated with the wrong label on purpose.
+    cv2.imwrite(str(tmp_path / "images" / "one.jpg"), photo)
+    write_voc(tmp_path / "annotations" / "one.xml", "one.jpg", photo.shape,
+              [("without_mask", (180, 120, 350, 335)), ("with_mask", (10, 20, 60, 80))])
+    cv2.imwrite(str(tmp_path / "images" / "two.jpg"), with_drawn_mask(photo))
+    write_voc(tmp_path / "annotations" / "two.xml", "two.jpg", photo.shape, [("without_mask", (180, 120, 350, 335))])
+    result = run("--scenes", tmp_path, "--json", "-")
+    assert result.returncode == 0, result.stderr
+    scenes = json.loads(result.stdout)["scenes"]
+    # 3 faces; 2 found; of those, 1 labelled as annotated (image 2's mask is seen, its label says otherwise)
+    assert (scenes["faces"], scenes["found"], scenes["labelled_right"]) == (3, 2, 1)
+    assert scenes["face_recall"] == pytest.approx(2 / 3)
+    assert scenes["label_accuracy_on_found"] == pytest.approx(1 / 2)
+    assert scenes["end_to_end_accuracy"] == pytest.approx(1 / 3)
+    assert scenes["unmatched_detections"] == 0
+
+
+def test_dataset_report_and_confusion_matrix(tmp_path, mask_dataset):
+    result = run("--dataset", mask_dataset, "--output", tmp_path / "evaluation")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "evaluation" / "report.json").read_text())["dataset"]
+    assert report["images"] == 12 and set(report["with_mask"]) >= {"precision", "recall", "f1-score"}
+    assert 0 <= report["accuracy"] <= 1
+    assert cv2.imread(str(tmp_path / "evaluation" / "confusion_matrix.png")) is not None
+
+
+def test_a_file_that_is_no_model(tmp_path, mask_dataset):
+    fake = tmp_path / "mask_detector.model"
+    fake.write_bytes(b"neither HDF5 nor anything else")
+    result = run("--dataset", mask_dataset, "--model", fake)
+    assert result.returncode == 2
+    assert "mask_detector.model" in result.stderr and "Traceback" not in result.stderr
+
+
+@needs_shared
+def test_the_legacy_tutorial_model_scores_as_measured_on_scene_crops(tmp_path):
+    result = run("--dataset", SHARED / "data" / "scenes-dev" / "crops", "--model", LEGACY_MODEL, "--json", "-")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["dataset"]["accuracy"] == pytest.approx(0.89, abs=0.02)
+
+
+@needs_shared
+def test_the_legacy_model_works_in_the_detection_scripts():
+    from facemask.images import read_image
+    from facemask.pipeline import MaskDetector
+
+    faces = MaskDetector(LEGACY_MODEL)(read_image(SHARED / "media" / "pic1.jpeg"))
+    assert [face["label"] for face in faces] == ["with_mask", "with_mask"]
