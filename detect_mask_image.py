@@ -26,7 +26,7 @@ def main():
     from facemask.pipeline import MaskDetector
 
     try:
-        detector = MaskDetector(args.model, args.face, args.confidence)
+        detector = MaskDetector(args.model, args.face, args.confidence, margin=args.margin)
         annotate_photos(detector, args.image, args.output, args.json, args.show)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)

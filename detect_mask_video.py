@@ -25,7 +25,7 @@ def main():
     from facemask.video import load_detectors, run_video
 
     try:
-        detectors = load_detectors(args.model, args.face, args.confidence)
+        detectors = load_detectors(args.model, args.face, args.confidence, margin=args.margin)
         totals = run_video(detectors, args.input, args.output, args.json_lines, display=not args.no_display)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)

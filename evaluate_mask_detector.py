@@ -35,7 +35,7 @@ def main():
     log = sys.stderr if args.json == "-" else sys.stdout
     report = {"model": str(args.model)}
     try:
-        detector = MaskDetector(args.model, args.face, args.confidence)
+        detector = MaskDetector(args.model, args.face, args.confidence, margin=args.margin)
         if args.dataset is not None:
             matrix = args.output / "confusion_matrix.png" if args.output else None
             if args.output:

@@ -3,6 +3,7 @@ exactly as training did, and classify all faces of the frame in one call.
 
 A face is a dict: {"box": [x1, y1, x2, y2] in the frame's pixels, "label": class name, "confidence": 0-1}.
 """
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -13,15 +14,31 @@ from facemask.runtime import Classifier
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "mask_detector.keras"
 MIN_FACE_SIZE = 16  # pixels; a smaller face holds too little to tell a mask from a chin
+# Share of the box's size added on each side before classifying: the SSD's boxes are tight, the training photos
+# show the whole head. On ../shared's scene photos, 0.2 labels 94% of the found faces right, against 91% at 0.
+FACE_MARGIN = 0.2
+# The SSD's confidences for real faces in street and webcam photos are often low: on ../shared's scene photos,
+# 0.25 finds 89% of the faces against 78% at the tutorials' 0.5, for 7 more false faces in 99 photos.
+DEFAULT_CONFIDENCE = 0.25
+
+
+def crop_face(frame, box, margin=FACE_MARGIN):
+    """The face in `box` [x1, y1, x2, y2], grown by `margin` of its size on each side, within the frame."""
+    x1, y1, x2, y2 = box
+    grow_x, grow_y = round((x2 - x1) * margin), round((y2 - y1) * margin)
+    height, width = frame.shape[:2]
+    return frame[max(0, y1 - grow_y):min(height, y2 + grow_y), max(0, x1 - grow_x):min(width, x2 + grow_x)]
 
 
 class MaskDetector:
     """Callable on a BGR frame; returns its faces. `threads` caps the classifier's threads (default: all cores)."""
 
-    def __init__(self, model_path=DEFAULT_MODEL, face_dir=None, confidence=0.5, threads=None):
+    def __init__(self, model_path=DEFAULT_MODEL, face_dir=None, confidence=DEFAULT_CONFIDENCE, threads=None,
+                 margin=FACE_MARGIN):
         self.face_detector = FaceDetector(face_dir)
         self.classifier = Classifier(model_path, threads)
         self.confidence = confidence
+        self.margin = margin
 
     def warm_up(self):
         """Run both networks once, so that their one-off set-up does not land on the first real frame."""
@@ -33,7 +50,7 @@ class MaskDetector:
         boxes, _ = self.face_detector.detect(frame, self.confidence)
         sizes = boxes[:, 2:] - boxes[:, :2]
         boxes = boxes[(sizes >= MIN_FACE_SIZE).all(axis=1)]
-        faces = [prepare_face(frame[y1:y2, x1:x2], self.classifier.input_size) for x1, y1, x2, y2 in boxes]
+        faces = [prepare_face(crop_face(frame, box, self.margin), self.classifier.input_size) for box in boxes]
         probabilities = self.classifier(np.array(faces))
         names = self.classifier.class_names
         return [{"box": box.tolist(), "label": names[p.argmax()], "confidence": round(float(p.max()), 6)}
@@ -43,3 +60,24 @@ class MaskDetector:
 def count_labels(faces, class_names):
     """How many faces of each class: {"with_mask": 2, "without_mask": 0}."""
     return {name: sum(face["label"] == name for face in faces) for name in class_names}
+
+
+class FaceCropper:
+    """For training: the most confident face the detector finds in an image, cropped as detection crops it, or
+    the whole image when it finds none. Callable from several threads: each gets its own face detector."""
+
+    def __init__(self, confidence=DEFAULT_CONFIDENCE, margin=FACE_MARGIN):
+        self.confidence = confidence
+        self.margin = margin
+        self.local = threading.local()
+
+    def __call__(self, image):
+        """(the face crop or the whole image, whether a face was found)"""
+        if not hasattr(self.local, "detector"):
+            self.local.detector = FaceDetector()
+        boxes, _ = self.local.detector.detect(image, self.confidence)
+        sizes = boxes[:, 2:] - boxes[:, :2]
+        boxes = boxes[(sizes >= MIN_FACE_SIZE).all(axis=1)]
+        if len(boxes) == 0:
+            return image, False
+        return crop_face(image, boxes[0], self.margin), True

@@ -22,7 +22,7 @@ import cv2
 from facemask import UserError
 from facemask.drawing import draw_faces, draw_fps
 from facemask.files import temporary_path
-from facemask.pipeline import count_labels
+from facemask.pipeline import DEFAULT_CONFIDENCE, FACE_MARGIN, MaskDetector, count_labels
 
 QUIT_KEYS = {ord("q"), 27}  # q and Esc
 
@@ -169,13 +169,11 @@ def run_video(detectors, source, output=None, json_lines=None, display=True):
     return totals
 
 
-def load_detectors(model_path, face_dir=None, confidence=0.5, count=None):
+def load_detectors(model_path, face_dir=None, confidence=DEFAULT_CONFIDENCE, margin=FACE_MARGIN, count=None):
     """One single-threaded MaskDetector per CPU core (or `count`), for detect_in_order."""
-    from facemask.pipeline import MaskDetector
-
     count = count or os.cpu_count() or 1
     cv2.setNumThreads(1)
-    detectors = [MaskDetector(model_path, face_dir, confidence, threads=1) for _ in range(count)]
+    detectors = [MaskDetector(model_path, face_dir, confidence, threads=1, margin=margin) for _ in range(count)]
     for detector in detectors:
         detector.warm_up()
     return detectors
