@@ -23,6 +23,7 @@ class Dataset:
     labels: np.ndarray  # (n,) int class indices
     paths: list
     skipped: list = field(default_factory=list)  # (path, reason) for files that could not be used
+    faces_found: int = 0  # images replaced by the face the detector found in them (see load_dataset's crop)
 
     def counts(self):
         return {name: int((self.labels == index).sum()) for index, name in enumerate(self.class_names)}
@@ -48,29 +49,38 @@ def find_images(dataset_dir):
     return files_per_class, not_images
 
 
-def load_dataset(dataset_dir, image_size=224):
-    """Read every image of every class, as classifier input; unreadable files are skipped and reported."""
+def load_dataset(dataset_dir, image_size=224, crop=None):
+    """Read every image of every class, as classifier input; unreadable files are skipped and reported.
+
+    `crop`, if given, is called (from several threads) on each whole image and returns (the part to keep,
+    whether it is a face found in it): see pipeline.FaceCropper."""
     files_per_class, skipped = find_images(dataset_dir)
     class_names = list(files_per_class)
     jobs = [(path, label) for label, name in enumerate(class_names) for path in files_per_class[name]]
 
     def load(job):
         try:
-            return prepare_face(read_image(job[0]), image_size)
+            image = read_image(job[0])
         except UserError as error:
-            return str(error)
+            return str(error), False
+        found = False
+        if crop is not None:
+            image, found = crop(image)
+        return prepare_face(image, image_size), found
 
-    images, labels, paths = [], [], []
+    images, labels, paths, faces_found = [], [], [], 0
     with ThreadPoolExecutor() as pool:  # OpenCV releases the GIL while decoding
         results = pool.map(load, jobs)
-        for (path, label), result in tqdm(zip(jobs, results), total=len(jobs), desc="Loading images", unit="img"):
+        for (path, label), (result, found) in tqdm(zip(jobs, results), total=len(jobs), desc="Loading images",
+                                                   unit="img"):
             if isinstance(result, str):
                 skipped.append((path, "unreadable"))
                 continue
             images.append(result)
             labels.append(label)
             paths.append(path)
-    dataset = Dataset(class_names, np.stack(images), np.array(labels), paths, skipped)
+            faces_found += found
+    dataset = Dataset(class_names, np.stack(images), np.array(labels), paths, skipped, faces_found)
     for name, count in dataset.counts().items():
         if count < 2:
             raise UserError(f"class {name} has {count} readable image(s) in {dataset_dir}, needs at least 2")
@@ -111,15 +121,49 @@ def augmentation(seed=None):
     ], name="augmentation")
 
 
-def augmented_batches(images, labels, batch_size, seed=None, shuffle=False):
-    """A tf.data stream of (augmented images as float32, labels) batches: each image once, freshly augmented."""
+def camera_effects(image, seed):
+    """What real cameras do to a face (one float32 RGB image, 0-255): half the time the blur of a small face
+    scaled up (down to 20-100% of its size and back), half the time JPEG artefacts (quality 20-90)."""
+    import tensorflow as tf
+
+    size = tf.shape(image)[:2]
+    coin, scale, jpeg_coin, quality = tf.unstack(tf.random.stateless_uniform([4], seed, 0.0, 1.0))
+    small = tf.maximum(tf.cast(tf.cast(size, tf.float32) * (0.2 + 0.8 * scale), tf.int32), 8)
+    image = tf.cond(coin < 0.5, lambda: tf.image.resize(tf.image.resize(image, small), size), lambda: image)
+    return tf.cond(jpeg_coin < 0.5,
+                   lambda: tf.image.adjust_jpeg_quality(image / 255.0, tf.cast(20 + 70 * quality, tf.int32)) * 255.0,
+                   lambda: image)
+
+
+def augmented_batches(images, labels, batch_size, seed=None, shuffle=False, camera=False):
+    """A tf.data stream of (augmented images as float32, labels) batches: each image once, freshly augmented
+    with the tutorials' augmentation and, with `camera`, camera effects, brightness and contrast."""
+    import keras
     import tensorflow as tf
 
     augment = augmentation(seed)
+    light = keras.Sequential([  # webcams in dim rooms: darker more often than brighter, and flatter
+        keras.layers.RandomBrightness((-0.6, 0.3), value_range=(0, 255), seed=seed),
+        keras.layers.RandomContrast(0.5, seed=seed),
+    ], name="light")
+
+    def to_float(image, label):
+        return tf.cast(image, tf.float32), label
+
+    def add_camera_effects(index, item):
+        image, label = item
+        return camera_effects(image, tf.stack([seed or 0, tf.cast(index, tf.int32)])), label
+
+    def augment_batch(batch, batch_labels):
+        batch = augment(batch, training=True)
+        if camera:
+            batch = tf.clip_by_value(light(batch, training=True), 0, 255)
+        return batch, batch_labels
+
     stream = tf.data.Dataset.from_tensor_slices((images, labels))
     if shuffle:
         stream = stream.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    return (stream.batch(batch_size)
-            .map(lambda batch, batch_labels: (augment(tf.cast(batch, tf.float32), training=True), batch_labels),
-                 num_parallel_calls=tf.data.AUTOTUNE)
-            .prefetch(tf.data.AUTOTUNE))
+    stream = stream.map(to_float)
+    if camera:
+        stream = stream.enumerate().map(add_camera_effects, num_parallel_calls=tf.data.AUTOTUNE)
+    return stream.batch(batch_size).map(augment_batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

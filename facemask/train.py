@@ -19,6 +19,7 @@ from tqdm import tqdm
 from facemask.dataset import augmented_batches, load_dataset, report_skipped, split
 from facemask.files import staged_outputs
 from facemask.images import IMAGE_SIZE
+from facemask.pipeline import FaceCropper
 from facemask.report import classification_summary, save_confusion_matrix, save_training_curves
 
 MODEL_NAME = "mask_detector"
@@ -38,15 +39,17 @@ class TrainingOptions:
     patience: int = 5
     fine_tune: int = 0
     fine_tune_epochs: int = 5
+    align_faces: bool = False
+    camera_augment: bool = True
 
 
-def extract_features(runner, images, labels, views, seed):
+def extract_features(runner, images, labels, views, seed, camera):
     """Features of the images themselves, then of `views` augmented copies; labels repeated to match."""
     features = []
     with tqdm(total=len(images) * (views + 1), desc="Extracting features", unit="img") as progress:
         features.append(runner(images, progress))
         for view in range(views):
-            for batch, _ in augmented_batches(images, labels, batch_size=64, seed=seed + view):
+            for batch, _ in augmented_batches(images, labels, batch_size=64, seed=seed + view, camera=camera):
                 features.append(runner(batch.numpy(), progress))
     return np.concatenate(features), np.tile(labels, views + 1)
 
@@ -61,8 +64,11 @@ def early_stopping(patience):
 def train(options):
     """Train and write every output; returns the summary dict written to the metadata file."""
     started = time.perf_counter()
-    data = load_dataset(options.dataset, IMAGE_SIZE)
+    data = load_dataset(options.dataset, IMAGE_SIZE, FaceCropper() if options.align_faces else None)
     report_skipped(data.skipped, options.dataset)
+    if options.align_faces:
+        print(f"the face detector found the face in {data.faces_found} images; "
+              f"{len(data.labels) - data.faces_found} are used whole")
     train_index, val_index = split(data.labels, options.val_split, options.seed)
 
     import keras  # after the dataset checks, so that a mistake there is reported at once
@@ -79,7 +85,8 @@ def train(options):
 
     model, feature_extractor, head = build_model(len(data.class_names), options.base_weights)
     runner = TFLiteRunner(model_content=to_tflite(feature_extractor))
-    train_features, train_labels = extract_features(runner, x_train, y_train, options.views, options.seed)
+    train_features, train_labels = extract_features(runner, x_train, y_train, options.views, options.seed,
+                                                    options.camera_augment)
     val_features = runner(x_val)
 
     head.compile(optimizer=keras.optimizers.Adam(options.lr), loss="sparse_categorical_crossentropy",
@@ -95,7 +102,8 @@ def train(options):
         model.compile(optimizer=keras.optimizers.Adam(options.lr / 10), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
         validation = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(options.batch_size)
-        stream = augmented_batches(x_train, y_train, options.batch_size, options.seed, shuffle=True)
+        stream = augmented_batches(x_train, y_train, options.batch_size, options.seed, shuffle=True,
+                                   camera=options.camera_augment)
         fine_history = model.fit(stream, validation_data=validation, epochs=options.fine_tune_epochs,
                                  shuffle=False,  # the stream shuffles itself
                                  callbacks=[early_stopping(options.patience)], verbose=2).history
@@ -112,6 +120,7 @@ def train(options):
                      "keras": keras.__version__, "numpy": np.__version__, "opencv": cv2.__version__},
         "class_names": data.class_names,
         "images": data.counts(), "train_images": len(y_train), "val_images": len(y_val),
+        "faces_found_by_detector": data.faces_found if options.align_faces else None,
         "skipped_files": [str(path) for path, _ in data.skipped],
         "epochs_run": len(history["loss"]),
         "val_accuracy": summary["accuracy"],

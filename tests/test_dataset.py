@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from facemask import UserError
-from facemask.dataset import find_images, load_dataset, split
+from facemask.dataset import augmented_batches, find_images, load_dataset, split
 
 
 def test_loads_every_class_in_sorted_order(mask_dataset):
@@ -57,3 +57,13 @@ def test_split_is_stratified_and_seeded():
     assert len(val) == 20 and (labels[val] == 1).sum() == 4
     assert set(train).isdisjoint(val)
     assert (split(labels, 0.2, seed=1)[1] == val).all()
+
+
+def test_camera_augmentation_keeps_shapes_and_range(mask_dataset):
+    data = load_dataset(mask_dataset, image_size=64)
+    batches = list(augmented_batches(data.images, data.labels, batch_size=5, seed=1, camera=True))
+    images = np.concatenate([batch.numpy() for batch, _ in batches])
+    assert images.shape == (12, 64, 64, 3)
+    assert images.min() >= 0 and images.max() <= 255
+    assert not np.allclose(images, data.images)
+    assert (np.concatenate([labels.numpy() for _, labels in batches]) == data.labels).all()  # order is kept

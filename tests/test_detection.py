@@ -14,7 +14,7 @@ from conftest import ROOT, SHARED, face_photo, needs_shared, with_drawn_mask
 
 from facemask import UserError
 from facemask.face_detector import WEIGHTS_NAME, FaceDetector, find_detector_files
-from facemask.pipeline import DEFAULT_MODEL, MaskDetector
+from facemask.pipeline import DEFAULT_MODEL, FaceCropper, MaskDetector, crop_face
 from facemask.runtime import Classifier
 
 FACE_CENTRE = (255, 260)  # of grace_hopper.jpg (512×600)
@@ -226,3 +226,18 @@ def test_ctrl_c_finishes_the_video_and_its_log(tmp_path):
     assert 0 < frames_written == frames_logged < 2000
     assert f"{frames_logged} frames" in stdout
     assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]  # no temporary files left
+
+
+def test_crop_face_grows_the_box_within_the_frame():
+    frame = np.zeros((100, 200, 3), np.uint8)
+    assert crop_face(frame, [50, 20, 90, 70], margin=0.25).shape == (74, 60, 3)  # 10 px wider, 12.5 taller a side
+    assert crop_face(frame, [0, 0, 40, 40], margin=0.5).shape == (60, 60, 3)  # cut at the frame's edges
+
+
+def test_face_cropper_finds_the_face_or_keeps_the_image():
+    cropper = FaceCropper()
+    face, found = cropper(face_photo())
+    assert found and face.shape[0] < face_photo().shape[0]
+    wall = np.full((200, 300, 3), 180, np.uint8)
+    image, found = cropper(wall)
+    assert not found and image is wall

@@ -72,9 +72,11 @@ def test_three_classes_and_fine_tuning_from_the_command_line(mask_dataset, tmp_p
 
     shutil.copytree(mask_dataset / "with_mask", mask_dataset / "mask_on_chin")
     result = run_script("--dataset", mask_dataset, "--output", tmp_path, "--base-weights", "none", "--epochs", 1,
-                        "--views", 0, "--val-split", 0.5, "--fine-tune", 10, "--fine-tune-epochs", 1)
+                        "--views", 1, "--val-split", 0.5, "--fine-tune", 10, "--fine-tune-epochs", 1,
+                        "--align-faces")
     assert result.returncode == 0, result.stderr
     assert "accuracy" in result.stdout
+    assert "found the face in 18 images; 0 are used whole" in result.stdout
     model = keras.models.load_model(tmp_path / "mask_detector.keras")
     assert model.output_shape == (None, 3)
     assert (tmp_path / "mask_detector.labels.txt").read_text().split() == ["mask_on_chin", "with_mask", "without_mask"]
