@@ -22,6 +22,12 @@ FACE_MARGIN = 0.2
 DEFAULT_CONFIDENCE = 0.25
 
 
+def large_enough(boxes):
+    """The boxes whose sides are both at least MIN_FACE_SIZE pixels."""
+    sizes = boxes[:, 2:] - boxes[:, :2]
+    return boxes[(sizes >= MIN_FACE_SIZE).all(axis=1)]
+
+
 def crop_face(frame, box, margin=FACE_MARGIN):
     """The face in `box` [x1, y1, x2, y2], grown by `margin` of its size on each side, within the frame."""
     x1, y1, x2, y2 = box
@@ -47,9 +53,7 @@ class MaskDetector:
         self.classifier(np.zeros((1, size, size, 3), np.uint8))
 
     def __call__(self, frame):
-        boxes, _ = self.face_detector.detect(frame, self.confidence)
-        sizes = boxes[:, 2:] - boxes[:, :2]
-        boxes = boxes[(sizes >= MIN_FACE_SIZE).all(axis=1)]
+        boxes = large_enough(self.face_detector.detect(frame, self.confidence)[0])
         faces = [prepare_face(crop_face(frame, box, self.margin), self.classifier.input_size) for box in boxes]
         probabilities = self.classifier(np.array(faces))
         names = self.classifier.class_names
@@ -75,9 +79,7 @@ class FaceCropper:
         """(the face crop or the whole image, whether a face was found)"""
         if not hasattr(self.local, "detector"):
             self.local.detector = FaceDetector()
-        boxes, _ = self.local.detector.detect(image, self.confidence)
-        sizes = boxes[:, 2:] - boxes[:, :2]
-        boxes = boxes[(sizes >= MIN_FACE_SIZE).all(axis=1)]
+        boxes = large_enough(self.local.detector.detect(image, self.confidence)[0])
         if len(boxes) == 0:
             return image, False
         return crop_face(image, boxes[0], self.margin), True
