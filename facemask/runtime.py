@@ -116,7 +116,6 @@ class Classifier:
         tflite_copy = model_path.with_suffix(".tflite")
         if model_path.suffix == ".keras" and tflite_copy.is_file():  # training and --export write both
             model_path = tflite_copy
-        self.path = model_path
         try:
             if model_path.suffix == ".tflite":
                 self.runtime = "tflite"
