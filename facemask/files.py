@@ -5,18 +5,37 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from facemask import UserError
+
+
+@contextmanager
+def reported_as_user_error(path):
+    """A file-system error while writing `path` (a folder that is a file, no permission, a full disk) becomes
+    a one-line UserError naming the path."""
+    try:
+        yield
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def make_folder(folder):
+    with reported_as_user_error(folder):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+
 
 @contextmanager
 def staged_outputs(output_dir):
     """Yield a temporary folder inside `output_dir`; when the block succeeds, its files replace those of
     `output_dir` (each by an atomic rename); when it fails, they are thrown away."""
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=output_dir))
+    make_folder(output_dir)
+    with reported_as_user_error(output_dir):
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=output_dir))
     try:
         yield staging
         for staged in sorted(staging.iterdir()):
-            os.replace(staged, output_dir / staged.name)
+            with reported_as_user_error(output_dir / staged.name):
+                os.replace(staged, output_dir / staged.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -26,7 +45,9 @@ def temporary_path(path):
     choose their format by it (cv2.VideoWriter) still do, and is hidden, so a half-written file is not mistaken
     for a finished one."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise UserError(f"cannot write {path}: it is a folder")
+    make_folder(path.parent)
     return path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
 
 
@@ -34,8 +55,19 @@ def write_atomically(path, data):
     """Write bytes to `path` through a temporary file in the same folder and an atomic rename."""
     temporary = temporary_path(path)
     try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
+        with reported_as_user_error(path):
+            temporary.write_bytes(data)
     except BaseException:
         temporary.unlink(missing_ok=True)
+        raise
+    move_into_place(temporary, path)
+
+
+def move_into_place(temporary, path):
+    """Rename a finished temporary file to `path`; if that fails, the temporary file is removed."""
+    try:
+        with reported_as_user_error(path):
+            os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
         raise

@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from facemask.dataset import augmented_batches, load_dataset, report_skipped, split
-from facemask.files import staged_outputs
+from facemask.files import make_folder, staged_outputs
 from facemask.images import IMAGE_SIZE
 from facemask.pipeline import FaceCropper
 from facemask.report import classification_summary, save_confusion_matrix, save_training_curves
@@ -64,6 +64,7 @@ def early_stopping(patience):
 def train(options):
     """Train and write every output; returns the summary dict written to the metadata file."""
     started = time.perf_counter()
+    make_folder(options.output)
     data = load_dataset(options.dataset, IMAGE_SIZE, FaceCropper() if options.align_faces else None)
     report_skipped(data.skipped, options.dataset)
     if options.align_faces:

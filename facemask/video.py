@@ -21,7 +21,7 @@ import cv2
 
 from facemask import UserError
 from facemask.drawing import draw_faces, draw_fps
-from facemask.files import temporary_path
+from facemask.files import move_into_place, reported_as_user_error, temporary_path
 from facemask.pipeline import DEFAULT_CONFIDENCE, FACE_MARGIN, MaskDetector, count_labels
 
 QUIT_KEYS = {ord("q"), 27}  # q and Esc
@@ -126,7 +126,9 @@ def run_video(detectors, source, output=None, json_lines=None, display=True):
     finished = False  # the outputs replace older files only when the run ends as it should
     try:
         if json_lines is not None:
-            log = open(stage(json_lines, staged), "w")
+            temporary = stage(json_lines, staged)
+            with reported_as_user_error(json_lines):
+                log = open(temporary, "w")
         for frame, faces in detect_in_order(detectors, reader):
             if output is not None or display:
                 annotated = draw_faces(frame, faces)
@@ -135,6 +137,8 @@ def run_video(detectors, source, output=None, json_lines=None, display=True):
                     height, width = frame.shape[:2]
                     writer = cv2.VideoWriter(str(stage(output, staged)), cv2.VideoWriter_fourcc(*"mp4v"),
                                              fps_of_source, (width, height))
+                    if not writer.isOpened():
+                        raise UserError(f"cannot write the video {output}")
                 writer.write(annotated)
             if log is not None:
                 log.write(json.dumps({"frame": totals["frames"], "faces": faces}) + "\n")
@@ -159,7 +163,7 @@ def run_video(detectors, source, output=None, json_lines=None, display=True):
             log.close()
         for temporary, final in staged:
             if finished:
-                os.replace(temporary, final)
+                move_into_place(temporary, final)
             else:
                 temporary.unlink(missing_ok=True)
         if display:

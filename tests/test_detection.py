@@ -136,6 +136,24 @@ def test_bad_input_exits_non_zero_naming_it(tmp_path, problem):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("script,flag", [("detect_mask_image.py", "--output"), ("detect_mask_image.py", "--json"),
+                                         ("detect_mask_video.py", "--output"), ("detect_mask_video.py", "--json-lines")])
+def test_an_output_that_cannot_be_written(tmp_path, script, flag):
+    cv2.imwrite(str(tmp_path / "grace.jpg"), face_photo())
+    video = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (160, 188))
+    writer.write(cv2.resize(face_photo(), (160, 188)))
+    writer.release()
+    (tmp_path / "a_file").write_text("not a folder")
+    target = tmp_path / "a_file" / "out.mp4" if flag == "--output" else tmp_path  # under a file; a folder
+    source = ["--image", tmp_path / "grace.jpg"] if script == "detect_mask_image.py" else ["--input", video,
+                                                                                          "--no-display"]
+    result = run(script, *source, flag, target)
+    assert result.returncode == 2
+    assert "cannot write" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not [path for path in tmp_path.iterdir() if "partial" in path.name]
+
+
 def test_a_camera_that_is_not_there(tmp_path):
     result = run("detect_mask_video.py", "--input", "99", "--no-display")
     assert result.returncode == 2 and "cannot open camera 99" in result.stderr

@@ -94,6 +94,13 @@ def test_dataset_mistakes_exit_2_with_one_line(mask_dataset, tmp_path, problem, 
     assert not (tmp_path / "models").exists()
 
 
+def test_an_output_folder_that_cannot_be_made_is_reported_before_training(mask_dataset, tmp_path):
+    (tmp_path / "models").write_text("a file where the folder should be")
+    result = run_script("--dataset", mask_dataset, "--output", tmp_path / "models")
+    assert result.returncode == 2
+    assert "cannot write" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
 def test_imagenet_weights_offline_says_what_to_do(mask_dataset, tmp_path):
     # Keras downloads through urllib, which honours https_proxy: a closed local port makes the download fail
     # here exactly as it fails on a machine without internet.
