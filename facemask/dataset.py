@@ -21,7 +21,6 @@ class Dataset:
     class_names: list
     images: np.ndarray  # (n, size, size, 3) uint8 RGB, as prepare_face makes them
     labels: np.ndarray  # (n,) int class indices
-    paths: list
     skipped: list = field(default_factory=list)  # (path, reason) for files that could not be used
     faces_found: int = 0  # images replaced by the face the detector found in them (see load_dataset's crop)
 
@@ -68,7 +67,7 @@ def load_dataset(dataset_dir, image_size=224, crop=None):
             image, found = crop(image)
         return prepare_face(image, image_size), found
 
-    images, labels, paths, faces_found = [], [], [], 0
+    images, labels, faces_found = [], [], 0
     with ThreadPoolExecutor() as pool:  # OpenCV releases the GIL while decoding
         results = pool.map(load, jobs)
         for (path, label), (result, found) in tqdm(zip(jobs, results), total=len(jobs), desc="Loading images",
@@ -78,9 +77,8 @@ def load_dataset(dataset_dir, image_size=224, crop=None):
                 continue
             images.append(result)
             labels.append(label)
-            paths.append(path)
             faces_found += found
-    dataset = Dataset(class_names, np.stack(images), np.array(labels), paths, skipped, faces_found)
+    dataset = Dataset(class_names, np.stack(images), np.array(labels), skipped, faces_found)
     for name, count in dataset.counts().items():
         if count < 2:
             raise UserError(f"class {name} has {count} readable image(s) in {dataset_dir}, needs at least 2")
