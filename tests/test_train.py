@@ -67,6 +67,18 @@ def test_saved_model_and_tflite_copy_agree(trained):
                                atol=1e-4)
 
 
+def test_export_writes_the_tflite_copy_beside_a_keras_model(trained, tmp_path):
+    from facemask.runtime import TFLiteRunner
+
+    output, _ = trained
+    shutil.copy(output / "mask_detector.keras", tmp_path / "exported.keras")
+    result = run_script("--export", tmp_path / "exported.keras")
+    assert result.returncode == 0, result.stderr
+    faces = np.random.default_rng(1).integers(0, 256, size=(2, 224, 224, 3)).astype(np.float32)
+    np.testing.assert_allclose(TFLiteRunner(model_path=str(tmp_path / "exported.tflite"))(faces),
+                               TFLiteRunner(model_path=str(output / "mask_detector.tflite"))(faces), atol=1e-5)
+
+
 def test_three_classes_and_fine_tuning_from_the_command_line(mask_dataset, tmp_path):
     import keras
 
