@@ -64,13 +64,13 @@ def early_stopping(patience):
 def train(options):
     """Train and write every output; returns the summary dict written to the metadata file."""
     started = time.perf_counter()
-    make_folder(options.output)
     data = load_dataset(options.dataset, IMAGE_SIZE, FaceCropper() if options.align_faces else None)
     report_skipped(data.skipped, options.dataset)
     if options.align_faces:
         print(f"the face detector found the face in {data.faces_found} images; "
               f"{len(data.labels) - data.faces_found} are used whole")
     train_index, val_index = split(data.labels, options.val_split, options.seed)
+    make_folder(options.output)  # a mistake here is reported before the training, not after it
 
     import keras  # after the dataset checks, so that a mistake there is reported at once
     import tensorflow as tf
