@@ -35,11 +35,21 @@ def parse_args():
     parser.add_argument("--camera-augment", action=argparse.BooleanOptionalAction, default=True,
                         help="add camera effects to the augmentation: blur of small faces, JPEG artefacts, "
                              "brightness and contrast (default: on)")
+    parser.add_argument("--checkpoint-dir", type=Path, metavar="DIR",
+                        help="save the training state here after each epoch, so that --resume can continue a "
+                             "killed run (removed when the run completes)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run checkpointed in --checkpoint-dir from its last completed epoch")
+    parser.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
+                        help="tf.distribute strategy: default (one device), mirrored (all GPUs of this machine), "
+                             "multiworker (several machines, set up by TF_CONFIG; the chief writes the outputs)")
     parser.add_argument("--export", type=Path, metavar="MODEL.keras",
                         help="no training: write the TFLite copy of an existing .keras model beside it")
     args = parser.parse_args()
     if args.dataset is None and args.export is None:
         parser.error("--dataset is required (or --export MODEL.keras)")
+    if args.resume and args.checkpoint_dir is None:
+        parser.error("--resume needs --checkpoint-dir, the folder of the run to continue")
     for flag in ("epochs", "batch_size"):
         if getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')} must be at least 1")

@@ -7,6 +7,7 @@ sending every image through the base again in every epoch as the tutorials do.
 """
 import json
 import platform
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -41,6 +42,9 @@ class TrainingOptions:
     fine_tune_epochs: int = 5
     align_faces: bool = False
     camera_augment: bool = True
+    checkpoint_dir: Path = None
+    resume: bool = False
+    strategy: str = "default"
 
 
 def extract_features(runner, images, labels, views, seed, camera):
@@ -61,6 +65,34 @@ def early_stopping(patience):
                                          verbose=1)
 
 
+def train_phase(name, model, strategy, train, validation, epochs, patience, checkpoints=None):
+    """Train `model` until early stopping or the last epoch; returns its history. With checkpoints, saves each
+    epoch and resumes where a killed run stopped."""
+    from facemask.distribute import fit
+
+    with strategy.scope():
+        model.optimizer.build(model.trainable_variables)  # before a checkpoint restores the optimizer's state
+    stopping = early_stopping(patience)
+    if checkpoints is None:
+        return fit(model, strategy, train, validation, epochs, [stopping])
+    checkpoint = checkpoints.phase(name, stopping)
+    checkpoint.set_model(model)
+    if checkpoint.finished:
+        print(f"{name}: finished before the run was stopped")
+        checkpoint.restore_weights()
+    else:
+        fit(model, strategy, train, validation, epochs, [stopping, checkpoint], checkpoint.initial_epoch)
+    return checkpoint.history
+
+
+def what_the_run_trains_on(options, data):
+    """What must not change between a run and its resumption."""
+    keys = ("val_split", "seed", "views", "base_weights", "fine_tune", "align_faces", "camera_augment", "lr",
+            "batch_size")
+    return {"dataset": str(Path(options.dataset).resolve()), "images": data.counts(),
+            **{key: getattr(options, key) for key in keys}}
+
+
 def train(options):
     """Train and write every output; returns the summary dict written to the metadata file."""
     started = time.perf_counter()
@@ -75,39 +107,52 @@ def train(options):
     import keras  # after the dataset checks, so that a mistake there is reported at once
     import tensorflow as tf
 
+    from facemask.checkpoints import Checkpoints
+    from facemask.distribute import batches, is_chief, make_strategy
     from facemask.model import build_model, unfreeze_top
     from facemask.runtime import TFLiteRunner, to_tflite
 
+    strategy = make_strategy(options.strategy)
+    chief = is_chief(strategy)
+    checkpoints = None
+    if options.checkpoint_dir is not None:
+        checkpoints = Checkpoints(options.checkpoint_dir, what_the_run_trains_on(options, data), options.resume,
+                                  writer=chief)
     keras.utils.set_random_seed(options.seed)
     x_train, y_train = data.images[train_index], data.labels[train_index]
     x_val, y_val = data.images[val_index], data.labels[val_index]
     print(f"{len(data.labels)} images in {len(data.class_names)} classes {data.counts()}: "
           f"{len(y_train)} for training, {len(y_val)} for validation")
 
-    model, feature_extractor, head = build_model(len(data.class_names), options.base_weights)
-    runner = TFLiteRunner(model_content=to_tflite(feature_extractor))
-    train_features, train_labels = extract_features(runner, x_train, y_train, options.views, options.seed,
-                                                    options.camera_augment)
-    val_features = runner(x_val)
+    with strategy.scope():
+        model, feature_extractor, head = build_model(len(data.class_names), options.base_weights)
+        head.compile(optimizer=keras.optimizers.Adam(options.lr), loss="sparse_categorical_crossentropy",
+                     metrics=["accuracy"])
 
-    head.compile(optimizer=keras.optimizers.Adam(options.lr), loss="sparse_categorical_crossentropy",
-                 metrics=["accuracy"])
-    history = head.fit(train_features, train_labels, validation_data=(val_features, y_val),
-                       epochs=options.epochs, batch_size=options.batch_size, shuffle=True,
-                       callbacks=[early_stopping(options.patience)], verbose=2).history
+    def features():
+        runner = TFLiteRunner(model_content=to_tflite(feature_extractor))
+        train_features, train_labels = extract_features(runner, x_train, y_train, options.views, options.seed,
+                                                        options.camera_augment)
+        return train_features, train_labels, runner(x_val)
+
+    train_features, train_labels, val_features = checkpoints.features(features) if checkpoints else features()
+    history = train_phase("head", head, strategy,
+                          batches(train_features, train_labels, options.batch_size, options.seed, shuffle=True),
+                          batches(val_features, y_val, options.batch_size), options.epochs, options.patience,
+                          checkpoints)
     val_probabilities = head.predict(val_features, verbose=0)
 
     if options.fine_tune:
         print(f"Fine-tuning the top {options.fine_tune} layers of the base at lr {options.lr / 10:g}")
-        unfreeze_top(model, options.fine_tune)
-        model.compile(optimizer=keras.optimizers.Adam(options.lr / 10), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
-        validation = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(options.batch_size)
+        with strategy.scope():
+            unfreeze_top(model, options.fine_tune)
+            model.compile(optimizer=keras.optimizers.Adam(options.lr / 10), loss="sparse_categorical_crossentropy",
+                          metrics=["accuracy"])
         stream = augmented_batches(x_train, y_train, options.batch_size, options.seed, shuffle=True,
                                    camera=options.camera_augment)
-        fine_history = model.fit(stream, validation_data=validation, epochs=options.fine_tune_epochs,
-                                 shuffle=False,  # the stream shuffles itself
-                                 callbacks=[early_stopping(options.patience)], verbose=2).history
+        fine_history = train_phase("fine_tune", model, strategy, stream,
+                                   batches(x_val, y_val, options.batch_size), options.fine_tune_epochs,
+                                   options.patience, checkpoints)
         history = {key: history[key] + fine_history[key] for key in history}
         val_probabilities = model.predict(x_val, batch_size=64, verbose=0)
 
@@ -127,7 +172,12 @@ def train(options):
         "val_accuracy": summary["accuracy"],
         "training_seconds": round(time.perf_counter() - started, 1),
     }
+    if not chief:
+        print(f"validation accuracy {summary['accuracy']:.4f}; the chief worker writes the model")
+        return metadata
     write_outputs(options.output, model, data.class_names, history, y_val, predicted, summary, metadata)
+    if checkpoints is not None:
+        shutil.rmtree(options.checkpoint_dir, ignore_errors=True)  # the run is complete: nothing to resume
     print(f"validation accuracy {summary['accuracy']:.4f}; trained in {metadata['training_seconds']} s; "
           f"model written to {options.output / (MODEL_NAME + '.keras')}")
     return metadata

@@ -5,6 +5,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 import h5py
 import numpy as np
@@ -169,3 +170,54 @@ def test_a_failure_while_writing_keeps_the_old_files(tmp_path):
             raise RuntimeError("disk full")
     assert (tmp_path / "mask_detector.keras").read_text() == "good"
     assert [path.name for path in tmp_path.iterdir()] == ["mask_detector.keras"]
+
+
+def test_a_run_killed_mid_training_resumes_from_its_last_epoch(mask_dataset, tmp_path):
+    output, checkpoints = tmp_path / "models", tmp_path / "checkpoints"
+    output.mkdir()
+    good_model = output / "mask_detector.keras"
+    good_model.write_bytes(b"the good model")
+    command = [sys.executable, SCRIPT, "--dataset", str(mask_dataset), "--output", str(output), "--base-weights",
+               "none", "--epochs", "300", "--patience", "300", "--checkpoint-dir", str(checkpoints)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        state = checkpoints / "head.json"
+        while process.poll() is None and not (state.is_file() and len(json.loads(state.read_text())["history"]
+                                                                      ["loss"]) >= 3):
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=300)
+    assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    epochs_done = len(json.loads(state.read_text())["history"]["loss"])
+    assert good_model.read_bytes() == b"the good model"
+
+    resumed = run_script(*command[2:], "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "using the features saved in" in resumed.stdout
+    assert f"head: resuming after epoch {epochs_done}" in resumed.stdout
+    assert f"Epoch {epochs_done}/300" not in resumed.stdout and f"Epoch {epochs_done + 1}/300" in resumed.stdout
+    metadata = json.loads((output / "training_metadata.json").read_text())
+    assert metadata["epochs_run"] == 300  # the epochs of both runs, once each
+    assert not checkpoints.exists()  # the run is complete
+
+    from conftest import face_photo
+
+    from facemask.images import prepare_face
+    from facemask.runtime import Classifier
+
+    probabilities = Classifier(good_model)(np.array([prepare_face(face_photo(), 224)]))
+    assert probabilities.shape == (1, 2) and np.isclose(probabilities.sum(), 1, atol=1e-4)
+
+
+def test_resuming_with_other_options_is_refused(mask_dataset, tmp_path):
+    checkpoints = tmp_path / "checkpoints"
+    args = ["--dataset", mask_dataset, "--output", tmp_path / "models", "--base-weights", "none", "--epochs", 1,
+            "--checkpoint-dir", checkpoints]
+    checkpoints.mkdir()
+    (checkpoints / "run.json").write_text(json.dumps({"seed": 7}))
+    result = run_script(*args, "--resume")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: the checkpoint in {checkpoints} is of a run "
+                                                             "with other")
+    assert not (tmp_path / "models" / "mask_detector.keras").exists()
