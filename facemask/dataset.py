@@ -11,7 +11,7 @@ from sklearn.model_selection import train_test_split
 from tqdm import tqdm
 
 from facemask import UserError
-from facemask.images import is_image_file, prepare_face, read_image
+from facemask.images import UnreadableImage, is_image_file, prepare_face, read_image
 
 SHOW_SKIPPED = 5  # how many skipped file names to print
 
@@ -39,7 +39,8 @@ def find_images(dataset_dir):
         raise UserError(f"dataset {dataset_dir} needs at least 2 class folders (found: {found})")
     files_per_class, not_images = {}, []
     for class_dir in class_dirs:
-        files = sorted(p for p in class_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+        # everything but folders: a link to a missing file is reported as skipped, not silently left out
+        files = sorted(p for p in class_dir.rglob("*") if not p.is_dir() and not p.name.startswith("."))
         files_per_class[class_dir.name] = [p for p in files if is_image_file(p)]
         not_images += [(p, "not an image extension") for p in files if not is_image_file(p)]
         if len(files_per_class[class_dir.name]) < 2:
@@ -60,8 +61,8 @@ def load_dataset(dataset_dir, image_size=224, crop=None):
     def load(job):
         try:
             image = read_image(job[0])
-        except UserError as error:
-            return str(error), False
+        except UnreadableImage as error:
+            return error.reason, False
         found = False
         if crop is not None:
             image, found = crop(image)
@@ -73,16 +74,16 @@ def load_dataset(dataset_dir, image_size=224, crop=None):
         for (path, label), (result, found) in tqdm(zip(jobs, results), total=len(jobs), desc="Loading images",
                                                    unit="img"):
             if isinstance(result, str):
-                skipped.append((path, "unreadable"))
+                skipped.append((path, result))
                 continue
             images.append(result)
             labels.append(label)
             faces_found += found
-    dataset = Dataset(class_names, np.stack(images), np.array(labels), skipped, faces_found)
-    for name, count in dataset.counts().items():
+    for index, name in enumerate(class_names):
+        count = labels.count(index)
         if count < 2:
             raise UserError(f"class {name} has {count} readable image(s) in {dataset_dir}, needs at least 2")
-    return dataset
+    return Dataset(class_names, np.stack(images), np.array(labels), skipped, faces_found)
 
 
 def report_skipped(skipped, dataset_dir):

@@ -1,4 +1,5 @@
-"""Writing outputs so that a crash or Ctrl-C never leaves a broken file where a good one stood."""
+"""Files: why an input cannot be read, in a few words; and writing outputs so that a crash or Ctrl-C never leaves
+a broken file where a good one stood."""
 import os
 import shutil
 import tempfile
@@ -6,6 +7,29 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from facemask import UserError
+
+
+def input_problem(path):
+    """Why `path` cannot be read as an input file, in a few words ("it is a folder"), or None when it can.
+
+    Checked before reading, because reading a named pipe would wait forever, and an empty file is worth saying."""
+    path = Path(path)
+    try:
+        if path.is_symlink() and not path.exists():
+            return f"a link to {os.readlink(path)}, which does not exist"
+        if not path.exists():
+            return "no such file"
+        if path.is_dir():
+            return "it is a folder"
+        if not path.is_file():
+            return "not a regular file"
+        if not os.access(path, os.R_OK):
+            return "no permission to read it"
+        if path.stat().st_size == 0:
+            return "the file is empty (0 bytes)"
+    except OSError as error:  # a folder on the way that cannot be searched, a link loop
+        return error.strerror or str(error)
+    return None
 
 
 @contextmanager
