@@ -3,6 +3,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -221,3 +222,55 @@ def test_resuming_with_other_options_is_refused(mask_dataset, tmp_path):
     assert result.stderr.strip().splitlines()[-1].startswith(f"error: the checkpoint in {checkpoints} is of a run "
                                                              "with other")
     assert not (tmp_path / "models" / "mask_detector.keras").exists()
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_two_workers_train_together_and_only_the_chief_writes(mask_dataset, tmp_path):
+    workers = [f"127.0.0.1:{free_port()}" for _ in range(2)]
+    processes = []
+    for index in range(2):
+        tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        processes.append(subprocess.Popen(
+            [sys.executable, SCRIPT, "--dataset", str(mask_dataset), "--output", str(tmp_path / f"models-{index}"),
+             "--base-weights", "none", "--epochs", "3", "--strategy", "multiworker"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "TF_CONFIG": json.dumps(tf_config)}))
+    try:
+        outputs = [process.communicate(timeout=600)[0] for process in processes]
+    finally:
+        for process in processes:
+            process.kill()
+    assert [process.returncode for process in processes] == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+    # the workers ran every epoch in step, one all-reduce of gradients per batch
+    assert [output.count("Epoch 3/3") for output in outputs] == [1, 1]
+    assert "the chief worker writes the model" in outputs[1]
+    assert list((tmp_path / "models-1").iterdir()) == []
+
+    from conftest import face_photo
+
+    from facemask.images import prepare_face
+    from facemask.runtime import Classifier
+
+    for model in ("mask_detector.keras", "mask_detector.tflite"):
+        probabilities = Classifier(tmp_path / "models-0" / model)(np.array([prepare_face(face_photo(), 224)]))
+        assert probabilities.shape == (1, 2) and np.isclose(probabilities.sum(), 1, atol=1e-4)
+
+
+def test_multiworker_without_tf_config_says_what_is_missing(mask_dataset, tmp_path):
+    environment = {key: value for key, value in os.environ.items() if key != "TF_CONFIG"}
+    result = subprocess.run([sys.executable, SCRIPT, "--dataset", str(mask_dataset), "--output", str(tmp_path),
+                             "--base-weights", "none", "--strategy", "multiworker"],
+                            capture_output=True, text=True, timeout=600, env=environment)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: --strategy multiworker needs the TF_CONFIG")
+
+
+def test_mirrored_strategy_trains(mask_dataset, tmp_path):
+    metadata = train(TrainingOptions(dataset=mask_dataset, output=tmp_path, base_weights="none", epochs=2,
+                                     val_split=0.5, strategy="mirrored"))
+    assert metadata["epochs_run"] == 2 and (tmp_path / "mask_detector.keras").is_file()
