@@ -6,12 +6,15 @@ interpreter is used when installed: it imports in milliseconds, where TensorFlow
 """
 import contextlib
 import io
+import json
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from facemask import UserError
+from facemask.files import input_problem
 
 
 def to_tflite(keras_model):
@@ -32,6 +35,7 @@ def export_tflite(keras_path):
     keras_path = Path(keras_path)
     if keras_path.suffix != ".keras" or not keras_path.is_file():
         raise UserError(f"--export needs an existing .keras model: {keras_path}")
+    keras_input_shape(keras_path)  # a damaged file is reported before TensorFlow is imported
     try:
         model = keras.models.load_model(keras_path, compile=False)
     except Exception as error:  # Keras raises many kinds for a damaged file
@@ -81,6 +85,12 @@ class TFLiteRunner:
         self.input_shape = tuple(self.input["shape"][1:])
         self.output_size = int(self.output["shape"][-1])
 
+    def signature(self):
+        """(inputs, outputs), each a list of (shape without the batch, type name): see check_classifier."""
+        return tuple([(tuple(int(size) for size in tensor["shape"][1:]), np.dtype(tensor["dtype"]).name)
+                      for tensor in details()]
+                     for details in (self.interpreter.get_input_details, self.interpreter.get_output_details))
+
     def __call__(self, batch, progress=None):
         outputs = np.empty((len(batch), self.output_size), dtype=np.float32)
         for index, item in enumerate(batch):
@@ -111,31 +121,41 @@ class Classifier:
 
     def __init__(self, model_path, threads=None):
         model_path = Path(model_path)
-        if not model_path.is_file():
-            raise UserError(f"model not found: {model_path}")
+        problem = input_problem(model_path)
+        if problem is not None:
+            raise UserError(f"cannot read model {model_path}: {problem}")
+        keras_path = model_path if model_path.suffix == ".keras" else None
+        keras_input = keras_input_shape(keras_path) if keras_path else None
         tflite_copy = model_path.with_suffix(".tflite")
-        if model_path.suffix == ".keras" and tflite_copy.is_file():  # training and --export write both
+        if keras_path and tflite_copy.is_file():  # training and --export write both
             model_path = tflite_copy
         try:
             if model_path.suffix == ".tflite":
                 self.runtime = "tflite"
                 self.run = TFLiteRunner(model_path=str(model_path), threads=threads)
-                self.input_size, outputs = self.run.input_shape[0], self.run.output_size
+                inputs, outputs = self.run.signature()
             elif model_path.suffix == ".keras":
                 self.runtime = "keras"
-                self.run, self.input_size, outputs = keras_runner(load_keras_model(model_path))
+                self.run, inputs, outputs = keras_runner(load_keras_model(model_path))
             elif is_hdf5(model_path):
                 from facemask.legacy import load_tutorial_model
 
                 self.runtime = "keras (tutorial HDF5)"
-                self.run, self.input_size, outputs = keras_runner(load_tutorial_model(model_path))
+                self.run, inputs, outputs = keras_runner(load_tutorial_model(model_path))
             else:
                 raise UserError(f"model {model_path} is neither .keras, .tflite nor a tutorial's Keras 2 HDF5 file")
         except UserError:
             raise
         except Exception as error:  # each runtime raises its own kinds for a damaged file
-            raise UserError(f"cannot load model {model_path}: {str(error).splitlines()[0]}") from None
-        self.class_names = read_class_names(model_path, outputs)
+            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise UserError(f"cannot load model {model_path}: {first_line}") from None
+        check_classifier(model_path, inputs, outputs)
+        if model_path != keras_path and keras_input not in (None, inputs[0][0]):
+            raise UserError(f"{model_path} is not a copy of {keras_path}: it takes {shape_text(inputs[0][0])} "
+                            f"images, the .keras model takes {shape_text(keras_input)}; delete it, or write a new "
+                            f"copy with train_mask_detector.py --export {keras_path}")
+        self.input_size = inputs[0][0][0]
+        self.class_names = read_class_names(model_path, outputs[0][0][0])
 
     def __call__(self, faces):
         if len(faces) == 0:
@@ -150,15 +170,53 @@ def load_keras_model(model_path):
 
 
 def keras_runner(model, batch_size=64):
-    """A Keras model as (function on a batch, input size, output count). The model is called directly:
-    model.predict costs ~100 ms of overhead per call, too much for one call per video frame."""
+    """A Keras model as (function on a batch, inputs, outputs) with inputs and outputs as check_classifier takes
+    them. The model is called directly: model.predict costs ~100 ms of overhead per call, too much for one call per
+    video frame."""
 
     def run(faces):
         faces = np.asarray(faces, dtype=np.float32)
         return np.concatenate([model(faces[start:start + batch_size], training=False).numpy()
                                for start in range(0, len(faces), batch_size)])
 
-    return run, model.input_shape[1], model.output_shape[-1]
+    inputs, outputs = ([(tuple(tensor.shape[1:]), str(tensor.dtype)) for tensor in tensors]
+                       for tensors in (model.inputs, model.outputs))
+    return run, inputs, outputs
+
+
+def keras_input_shape(keras_path):
+    """The input shape (without the batch) that a .keras file's config names, read without TensorFlow, or None
+    when the config does not say it plainly; UserError when the file is not a whole .keras archive."""
+    try:
+        with zipfile.ZipFile(keras_path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError):  # a truncated file loses the archive's index, at its end
+        raise UserError(f"cannot load model {keras_path}: not a .keras model, or a damaged or truncated one") from None
+    try:
+        shapes = [layer["config"]["batch_shape"] for layer in config["config"]["layers"]
+                  if layer["class_name"] == "InputLayer"]
+        return tuple(shapes[0][1:]) if len(shapes) == 1 else None
+    except (KeyError, TypeError, IndexError):
+        return None
+
+
+def check_classifier(model_path, inputs, outputs):
+    """UserError unless the model takes one batch of square RGB images (float32, 0-255) and gives one row of class
+    probabilities per image. `inputs`, `outputs`: lists of (shape without the batch, type name)."""
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise UserError(f"model {model_path} is not an image classifier: it has {len(inputs)} inputs and "
+                        f"{len(outputs)} outputs, where one of each is expected")
+    (shape, dtype), (output_shape, _) = inputs[0], outputs[0]
+    if len(shape) != 3 or shape[0] != shape[1] or shape[2] != 3 or not shape[0] or dtype != "float32":
+        raise UserError(f"model {model_path} is not an image classifier: it takes {shape_text(shape)} {dtype} "
+                        f"input, where square RGB images (size×size×3 float32) are expected")
+    if len(output_shape) != 1 or not output_shape[0]:
+        raise UserError(f"model {model_path} is not a classifier: it gives {shape_text(output_shape)} outputs per "
+                        f"image, where one probability per class is expected")
+
+
+def shape_text(shape):
+    return "×".join(str(size) for size in shape) or "scalar"
 
 
 def is_hdf5(path):
@@ -168,7 +226,10 @@ def is_hdf5(path):
 
 def read_class_names(model_path, output_count):
     path = labels_path(model_path)
-    names = path.read_text().split() if path.is_file() else DEFAULT_CLASS_NAMES
+    try:
+        names = path.read_text(encoding="utf-8").split() if path.is_file() else DEFAULT_CLASS_NAMES
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"cannot read the class names in {path}: {getattr(error, 'strerror', None) or error}") from None
     if len(names) != output_count:
         raise UserError(f"model {model_path} has {output_count} outputs but {len(names)} class names"
                         f"{' in ' + str(path) if path.is_file() else ''}")

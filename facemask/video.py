@@ -28,15 +28,29 @@ QUIT_KEYS = {ord("q"), 27}  # q and Esc
 
 
 def open_capture(source):
-    """A cv2.VideoCapture for a webcam index ("0"), a video file or a stream URL; UserError if it won't open."""
+    """A cv2.VideoCapture for a webcam index ("0"), a video file or a stream URL; UserError if it won't open, or
+    is a file without one frame that can be decoded."""
+    from facemask.files import input_problem
+
     if str(source).isdigit():
         capture, name, live = cv2.VideoCapture(int(source)), f"camera {source}", True
     elif "://" in str(source):
         capture, name, live = cv2.VideoCapture(str(source)), f"stream {source}", True
     else:
-        if not Path(source).is_file():
-            raise UserError(f"video file not found: {source}")
+        problem = input_problem(source)
+        if problem is not None:
+            raise UserError(f"cannot open video file {source}: {problem}")
         capture, name, live = cv2.VideoCapture(str(source)), f"video file {source}", False
+        if not capture.isOpened():
+            with open(source, "rb") as file:
+                is_mp4 = file.read(8)[4:] == b"ftyp"
+            raise UserError(f"cannot open {name}: " + ("an MP4 whose index (the moov box) is missing or damaged, "
+                                                       "as when a recording is cut off before its end" if is_mp4
+                                                       else "not a video, or a damaged one"))
+        if not capture.read()[0]:
+            raise UserError(f"{name} has no frame that can be decoded")
+        capture.release()
+        capture = cv2.VideoCapture(str(source))  # from the first frame again, which seeking may not reach
     if not capture.isOpened():
         raise UserError(f"cannot open {name}")
     return capture, live
