@@ -15,6 +15,8 @@ def parse_args():
     add_detector_arguments(parser)
     parser.add_argument("--output", "-o", type=Path, help="write the annotated video here (.mp4)")
     parser.add_argument("--json-lines", type=Path, metavar="PATH", help="write one JSON line of faces per frame")
+    parser.add_argument("--read-timeout", type=float, default=10, metavar="SECONDS",
+                        help="stop when the source delivers no frame for this long (default: 10; 0: wait for ever)")
     parser.add_argument("--no-display", action="store_true",
                         help="no window (automatic when there is no display)")
     return parser.parse_args()
@@ -26,7 +28,8 @@ def main():
 
     try:
         detectors = load_detectors(args.model, args.face, args.confidence, margin=args.margin)
-        totals = run_video(detectors, args.input, args.output, args.json_lines, display=not args.no_display)
+        totals = run_video(detectors, args.input, args.output, args.json_lines, display=not args.no_display,
+                           read_timeout=args.read_timeout)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

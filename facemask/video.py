@@ -11,10 +11,12 @@ cv2.dnn network scales poorly across threads. Results come back in frame order.
 import json
 import os
 import queue
+import signal
 import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -25,6 +27,7 @@ from facemask.files import move_into_place, reported_as_user_error, temporary_pa
 from facemask.pipeline import DEFAULT_CONFIDENCE, FACE_MARGIN, MaskDetector, count_labels
 
 QUIT_KEYS = {ord("q"), 27}  # q and Esc
+DEFAULT_READ_TIMEOUT = 10  # seconds without a frame before a camera or stream is given up
 
 
 def open_capture(source):
@@ -57,10 +60,14 @@ def open_capture(source):
 
 
 class FrameReader:
-    """Reads frames from a capture in a thread; iterate over it for the frames, in order."""
+    """Reads frames from a capture in a thread; iterate over it for the frames, in order. The frames end with the
+    video, when `stop` (a threading.Event) is set, or after `read_timeout` seconds without a frame (then
+    `timed_out` is true)."""
 
-    def __init__(self, capture, live):
-        self.capture, self.live = capture, live
+    def __init__(self, capture, live, read_timeout=None, stop=None):
+        self.capture, self.live, self.read_timeout = capture, live, read_timeout
+        self.stop_requested = stop or threading.Event()
+        self.timed_out = False
         self.frames = queue.Queue(maxsize=1 if live else 32)
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._read, daemon=True)
@@ -88,13 +95,46 @@ class FrameReader:
                 continue
 
     def __iter__(self):
-        while (frame := self.frames.get()) is not None:
+        last_frame = time.monotonic()
+        while not self.stop_requested.is_set():
+            try:
+                frame = self.frames.get(timeout=0.1)
+            except queue.Empty:
+                if self.read_timeout and time.monotonic() - last_frame > self.read_timeout:
+                    self.timed_out = True
+                    return
+                continue
+            if frame is None:
+                return
+            last_frame = time.monotonic()
             yield frame
 
     def stop(self):
         self.stopped.set()
         self.thread.join(timeout=2)
-        self.capture.release()
+        if not self.thread.is_alive():  # releasing a capture that a read still waits on can crash the process
+            self.capture.release()
+
+
+@contextmanager
+def stop_on_signals(stop):
+    """While in the block, Ctrl-C (SIGINT) and SIGTERM set the event `stop` instead of ending the process, so
+    the video loop finishes its output files at a frame's end. A second signal ends the process at once."""
+    def request_stop(number, frame):
+        print(f"{signal.Signals(number).name}: finishing the output files", flush=True)
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    previous = {number: signal.signal(number, request_stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def has_display():
@@ -124,15 +164,18 @@ def detect_in_order(detectors, frames):
             yield in_flight.popleft().result()
 
 
-def run_video(detectors, source, output=None, json_lines=None, display=True):
-    """Process a video until it ends, `q`/Esc is pressed or Ctrl-C; returns the run's summary dict.
+def run_video(detectors, source, output=None, json_lines=None, display=True, read_timeout=DEFAULT_READ_TIMEOUT):
+    """Process a video until it ends, `q`/Esc is pressed, Ctrl-C or SIGTERM; returns the run's summary dict.
+    The output files hold every frame processed until then. A source that delivers no frame for `read_timeout`
+    seconds (0: wait for ever) ends the run the same way, and then raises UserError.
 
     `detectors`: one or more MaskDetector, all of the same model; see load_detectors."""
     class_names = detectors[0].classifier.class_names
     capture, live = open_capture(source)
     fps_of_source = capture.get(cv2.CAP_PROP_FPS) or 30.0
     display = display and has_display()
-    reader = FrameReader(capture, live)
+    stop = threading.Event()
+    reader = FrameReader(capture, live, read_timeout, stop)
     writer = log = None
     staged = []  # (temporary path, final path), renamed into place at the end
     totals = {"frames": 0, "faces": 0, **{name: 0 for name in class_names}}
@@ -143,28 +186,29 @@ def run_video(detectors, source, output=None, json_lines=None, display=True):
             temporary = stage(json_lines, staged)
             with reported_as_user_error(json_lines):
                 log = open(temporary, "w")
-        for frame, faces in detect_in_order(detectors, reader):
-            if output is not None or display:
-                annotated = draw_faces(frame, faces)
-            if output is not None:
-                if writer is None:
-                    height, width = frame.shape[:2]
-                    writer = cv2.VideoWriter(str(stage(output, staged)), cv2.VideoWriter_fourcc(*"mp4v"),
-                                             fps_of_source, (width, height))
-                    if not writer.isOpened():
-                        raise UserError(f"cannot write the video {output}")
-                writer.write(annotated)
-            if log is not None:
-                log.write(json.dumps({"frame": totals["frames"], "faces": faces}) + "\n")
-            totals["frames"] += 1
-            totals["faces"] += len(faces)
-            for name, count in count_labels(faces, class_names).items():
-                totals[name] += count
-            if display:
-                draw_fps(annotated, totals["frames"] / (time.perf_counter() - started))
-                cv2.imshow("Face mask detector", annotated)
-                if cv2.waitKey(1) & 0xFF in QUIT_KEYS:
-                    break
+        with stop_on_signals(stop):
+            for frame, faces in detect_in_order(detectors, reader):
+                if output is not None or display:
+                    annotated = draw_faces(frame, faces)
+                if output is not None:
+                    if writer is None:
+                        height, width = frame.shape[:2]
+                        writer = cv2.VideoWriter(str(stage(output, staged)), cv2.VideoWriter_fourcc(*"mp4v"),
+                                                 fps_of_source, (width, height))
+                        if not writer.isOpened():
+                            raise UserError(f"cannot write the video {output}")
+                    writer.write(annotated)
+                if log is not None:
+                    log.write(json.dumps({"frame": totals["frames"], "faces": faces}) + "\n")
+                totals["frames"] += 1
+                totals["faces"] += len(faces)
+                for name, count in count_labels(faces, class_names).items():
+                    totals[name] += count
+                if display:
+                    draw_fps(annotated, totals["frames"] / (time.perf_counter() - started))
+                    cv2.imshow("Face mask detector", annotated)
+                    if cv2.waitKey(1) & 0xFF in QUIT_KEYS:
+                        break
         finished = True
     except KeyboardInterrupt:
         print("interrupted: finishing the output files")
@@ -182,6 +226,9 @@ def run_video(detectors, source, output=None, json_lines=None, display=True):
                 temporary.unlink(missing_ok=True)
         if display:
             cv2.destroyAllWindows()
+    if reader.timed_out:
+        raise UserError(f"no frame from {source} for {read_timeout:g} s: stopped, with the outputs of the "
+                        f"{totals['frames']} frames before")
     seconds = time.perf_counter() - started
     totals["fps"] = round(totals["frames"] / seconds, 2) if seconds > 0 else 0.0
     return totals

@@ -1,10 +1,12 @@
 """The detection scripts on real images and video files, with the real Caffe SSD and the shipped model."""
+import http.server
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import cv2
@@ -217,7 +219,8 @@ def test_shared_photos(detector, photo, expected):
     assert sorted(face["label"] for face in faces) == expected
 
 
-def test_ctrl_c_finishes_the_video_and_its_log(tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_finishes_the_video_and_its_log(tmp_path, stop_signal):
     video = tmp_path / "long.mp4"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 25, (320, 376))
     photo = cv2.resize(face_photo(), (320, 376))
@@ -233,10 +236,13 @@ def test_ctrl_c_finishes_the_video_and_its_log(tmp_path):
         assert time.monotonic() < deadline and process.poll() is None, "the video never started"
         time.sleep(0.2)
     time.sleep(1)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop_signal)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr
-    frames_logged = len((tmp_path / "faces.jsonl").read_text().splitlines())
+    assert f"{stop_signal.name}: finishing the output files" in stdout
+    log = [json.loads(line) for line in (tmp_path / "faces.jsonl").read_text().splitlines()]
+    assert [entry["frame"] for entry in log] == list(range(len(log)))  # every line whole, none missing
+    frames_logged = len(log)
     output = cv2.VideoCapture(str(tmp_path / "out.mp4"))
     frames_written = 0
     while output.read()[0]:
@@ -259,3 +265,47 @@ def test_face_cropper_finds_the_face_or_keeps_the_image():
     wall = np.full((200, 300, 3), 180, np.uint8)
     image, found = cropper(wall)
     assert not found and image is wall
+
+
+class StallingStream(http.server.BaseHTTPRequestHandler):
+    """An MJPEG stream over HTTP, as IP cameras serve, that sends a few frames and then nothing more."""
+    frames = 15
+    hang_up = threading.Event()
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+        self.end_headers()
+        jpeg = cv2.imencode(".jpg", face_photo())[1].tobytes()
+        for _ in range(self.frames):
+            self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpeg)
+                             + jpeg + b"\r\n")
+            self.wfile.flush()
+            time.sleep(0.1)
+        self.hang_up.wait(timeout=120)  # the connection stays open, silent
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_stream_that_stops_sending_ends_the_run_after_the_read_timeout(tmp_path):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StallingStream)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        started = time.monotonic()
+        result = run("detect_mask_video.py", "--input", f"http://127.0.0.1:{server.server_address[1]}/video.mjpg",
+                     "--no-display", "--read-timeout", 3, "--output", tmp_path / "out.mp4",
+                     "--json-lines", tmp_path / "faces.jsonl")
+        seconds = time.monotonic() - started
+    finally:
+        StallingStream.hang_up.set()
+        server.shutdown()
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: no frame from http://127.0.0.1:")
+    assert seconds < 100  # not the 120 s the stream stays silent
+    frames_logged = len((tmp_path / "faces.jsonl").read_text().splitlines())
+    output = cv2.VideoCapture(str(tmp_path / "out.mp4"))
+    frames_written = 0
+    while output.read()[0]:
+        frames_written += 1
+    assert 0 < frames_written == frames_logged <= StallingStream.frames
