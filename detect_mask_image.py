@@ -16,18 +16,27 @@ def parse_args():
     parser.add_argument("--output", "-o", type=Path,
                         help="annotated image file, or a folder for several images")
     parser.add_argument("--json", metavar="PATH", help="write the faces found as JSON to PATH, or - for stdout")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes annotating images side by side, for large folders (default: 1)")
     parser.add_argument("--show", action="store_true", help="show each annotated image in a window")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.show and args.workers > 1:
+        parser.error("--show shows images one by one: use it without --workers")
+    return args
 
 
 def main():
     args = parse_args()
+    from functools import partial
+
     from facemask.photos import annotate_photos
     from facemask.pipeline import MaskDetector
 
     try:
-        detector = MaskDetector(args.model, args.face, args.confidence, margin=args.margin)
-        annotate_photos(detector, args.image, args.output, args.json, args.show)
+        make_detector = partial(MaskDetector, args.model, args.face, args.confidence, margin=args.margin)
+        annotate_photos(make_detector, args.image, args.output, args.json, args.show, args.workers)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

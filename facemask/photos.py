@@ -3,7 +3,10 @@
 One bad image among many is reported and skipped; a single named file that cannot be read is an error.
 """
 import json
+import multiprocessing
+import signal
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -43,38 +46,59 @@ def summary_line(path, faces, class_names):
     return f"{path}: {len(faces)} face{'s' if len(faces) != 1 else ''} ({counts})"
 
 
-def annotate_photos(detector, paths, output=None, json_path=None, show=False):
-    """Run the detector on every image; returns (results {path: faces}, number of images that failed)."""
+def annotate_one(detector, path, target=None, show=False):
+    """(faces, None) for one image, drawn into `target` when given, or (None, the problem) for an image that
+    cannot be read. An image that cannot be written is an error: UserError."""
+    try:
+        image = read_image(path)
+    except UserError as error:
+        return None, str(error)
+    faces = detector(image)
+    if target is not None or show:
+        annotated = draw_faces(image, faces)
+    if target is not None:
+        ok, encoded = cv2.imencode(target.suffix if is_image_file(target) else ".jpg", annotated)
+        if not ok:
+            raise UserError(f"cannot write an image as {target}")
+        write_atomically(target, encoded.tobytes())
+    if show:
+        cv2.imshow(str(path), annotated)
+        cv2.waitKey(0)
+        cv2.destroyAllWindows()
+    return faces, None
+
+
+def annotate_photos(make_detector, paths, output=None, json_path=None, show=False, workers=1):
+    """Run the detector on every image, in `workers` processes; returns (results {path: faces}, number of images
+    that failed). `make_detector(threads=...)` makes a MaskDetector."""
     inputs = expand_inputs(paths)
     if not inputs:
         raise UserError(f"no images found in {', '.join(map(str, paths))}")
     many = len(inputs) > 1 or any(not named for _, named in inputs)
     log = sys.stderr if str(json_path) == "-" else sys.stdout  # keep standard output pure JSON
+    detector = make_detector()  # also in the main process, so that a model or face detector error comes at once
+    jobs = [(path, None if output is None else output_path_for(path, output, many)) for path, _ in inputs]
+    pool = None
+    if workers > 1:
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=start_worker, initargs=(make_detector,))
+        outcomes = pool.map(annotate_in_worker, jobs, chunksize=4)  # in the order of `jobs`
+    else:
+        outcomes = (annotate_one(detector, path, target, show) for path, target in jobs)
     results, failed = {}, 0
-    for path, named_directly in inputs:
-        try:
-            image = read_image(path)
-        except UserError as error:
-            if named_directly and not many:
-                raise
-            print(f"warning: {error}; skipped", file=log)
-            failed += 1
-            continue
-        faces = detector(image)
-        results[str(path)] = faces
-        print(summary_line(path, faces, detector.classifier.class_names), file=log)
-        if output is not None or show:
-            annotated = draw_faces(image, faces)
-        if output is not None:
-            target = output_path_for(path, output, many)
-            ok, encoded = cv2.imencode(target.suffix if is_image_file(target) else ".jpg", annotated)
-            if not ok:
-                raise UserError(f"cannot write an image as {target}")
-            write_atomically(target, encoded.tobytes())
-        if show:
-            cv2.imshow(str(path), annotated)
-            cv2.waitKey(0)
-            cv2.destroyAllWindows()
+    try:
+        for (path, named_directly), (faces, problem) in zip(inputs, outcomes):
+            if problem is not None:
+                if named_directly and not many:
+                    raise UserError(problem)
+                print(f"warning: {problem}; skipped", file=log)
+                failed += 1
+                continue
+            results[str(path)] = faces
+            print(summary_line(path, faces, detector.classifier.class_names), file=log)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     if failed:
         print(f"warning: {failed} of {len(inputs)} images could not be read", file=log)
     if json_path is not None:
@@ -84,3 +108,15 @@ def annotate_photos(detector, paths, output=None, json_path=None, show=False):
         else:
             write_atomically(json_path, report.encode())
     return results, failed
+
+
+def start_worker(make_detector):
+    """In each worker process: one single-threaded detector, as the cores are shared among the workers."""
+    global worker_detector
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    cv2.setNumThreads(1)
+    worker_detector = make_detector(threads=1)
+
+
+def annotate_in_worker(job):
+    return annotate_one(worker_detector, *job)

@@ -309,3 +309,23 @@ def test_a_stream_that_stops_sending_ends_the_run_after_the_read_timeout(tmp_pat
     while output.read()[0]:
         frames_written += 1
     assert 0 < frames_written == frames_logged <= StallingStream.frames
+
+
+def test_two_workers_give_the_same_report_and_images_as_one(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo = face_photo()
+    for index in range(10):
+        cv2.imwrite(str(folder / f"{index:02d}.jpg"), np.roll(with_drawn_mask(photo) if index % 2 else photo,
+                                                              index * 9, axis=1))
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    for workers in (1, 2):
+        result = run("detect_mask_image.py", "--image", folder, "--workers", workers,
+                     "--json", tmp_path / f"faces-{workers}.json", "--output", tmp_path / f"annotated-{workers}")
+        assert result.returncode == 0, result.stderr
+        assert "warning: 1 of 11 images could not be read" in result.stdout
+    one, two = (json.loads((tmp_path / f"faces-{workers}.json").read_text()) for workers in (1, 2))
+    assert one == two and len(one) == 10
+    assert all(one.values())  # a face found in every photo
+    for image in (tmp_path / "annotated-1").iterdir():
+        assert image.read_bytes() == (tmp_path / "annotated-2" / image.name).read_bytes()
