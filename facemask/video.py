@@ -185,7 +185,7 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
         if json_lines is not None:
             temporary = stage(json_lines, staged)
             with reported_as_user_error(json_lines):
-                log = open(temporary, "w")
+                log = open(temporary, "w", buffering=1)  # line by line: whole lines on disk, whatever happens
         with stop_on_signals(stop):
             for frame, faces in detect_in_order(detectors, reader):
                 if output is not None or display:
