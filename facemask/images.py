@@ -3,15 +3,10 @@
 Every image in the toolkit, a training photo or a video frame, is an 8-bit BGR array, OpenCV's convention.
 `prepare_face` is used by training, evaluation and detection alike, so they can never drift apart.
 """
-import os
 import zlib
 from pathlib import Path
 
-# OpenCV logs a decoder's complaint about a damaged file on standard error before it returns nothing, and we say
-# it in one line ourselves. Read at OpenCV's first log message, so setting it here, before any decoding, is enough.
-os.environ.setdefault("OPENCV_LOG_LEVEL", "FATAL")
-
-import cv2  # noqa: E402
+import cv2
 import numpy as np
 
 from facemask import UserError
@@ -65,7 +60,7 @@ def to_bgr8(image):
     if image.dtype == np.uint16:
         image = (image // 257).astype(np.uint8)
     elif image.dtype != np.uint8:
-        image = np.clip(np.nan_to_num(image.astype(np.float32)), 0, 255).astype(np.uint8)
+        image = np.clip(np.nan_to_num(image.astype(np.float64)), 0, 255).astype(np.uint8)
     if image.shape[2] == 1:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     if image.shape[2] == 4:

@@ -1,0 +1,488 @@
+"""The inputs users really produce, through every entry point: each gets a correct result, or a one-line error that
+names it and exit code 2 (one bad file among many: skipped with a counted warning); never a traceback, a hang or a
+lost file. The README's troubleshooting table says what each case does."""
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import ROOT, face_photo, make_dataset
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from PIL import Image, ImageOps  # installed with matplotlib
+
+from facemask import UserError
+from facemask.dataset import load_dataset
+from facemask.images import IMAGE_EXTENSIONS, JPEG_MAGIC, prepare_face, read_image, to_bgr8
+from facemask.pipeline import DEFAULT_MODEL
+from facemask.runtime import Classifier, labels_path
+from facemask.video import open_capture
+
+FEW = settings(max_examples=30, deadline=None)
+WITH_CAPFD = settings(FEW, suppress_health_check=[HealthCheck.function_scoped_fixture])  # read anew per example
+PHOTO_SHAPE = (600, 512)  # grace_hopper.jpg, height × width
+NOBODY = 65534
+
+
+def run(script, *args):
+    return subprocess.run([sys.executable, script, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=180)
+
+
+def assert_one_line_error(result, *words):
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and all(word in lines[0] for word in words), lines[0]
+
+
+def encoded(image, extension, *params):
+    ok, data = cv2.imencode(extension, image, list(params))
+    assert ok
+    return data.tobytes()
+
+
+@contextlib.contextmanager
+def as_nobody():
+    """Root reads any file: a file without read permission is only unreadable to another user."""
+    if os.geteuid() != 0:
+        yield
+        return
+    os.seteuid(NOBODY)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+
+
+# name → what read_image gives: the (height, width) of the BGR image, or words of its error
+IMAGES = {  # "no permission.jpg" is unreadable only when the tests do not run as root (root reads anything)
+    "zero bytes.jpg": "the file is empty",
+    "truncated.jpg": "truncated",
+    "truncated.png": "truncated",
+    "random bytes.jpg": "not an image, or a damaged one",
+    "random bytes.png": "not an image, or a damaged one",
+    "folder.jpg": "it is a folder",
+    "one pixel.png": (1, 1),
+    "huge.jpg": (10000, 10000),
+    "grayscale.jpg": PHOTO_SHAPE,
+    "alpha.png": PHOTO_SHAPE,
+    "16-bit.png": PHOTO_SHAPE,
+    "cmyk.jpg": PHOTO_SHAPE,
+    "animated.gif": "a GIF, which is not supported",
+    "animated.webp": "an animated WebP, which is not supported",
+    "exif rotated.jpg": PHOTO_SHAPE,
+    "visage à l'été 1.jpg": PHOTO_SHAPE,
+    "顔 写真.png": PHOTO_SHAPE,
+    "link to nothing.jpg": "which does not exist",
+    "no permission.jpg": PHOTO_SHAPE if os.geteuid() == 0 else "Permission denied",
+}
+
+
+def make_images(folder):
+    photo = face_photo()
+    jpeg, png = encoded(photo, ".jpg"), encoded(photo, ".png")
+    random_bytes = np.random.default_rng(7).bytes(5000)
+    assert not random_bytes.startswith(JPEG_MAGIC)
+    files = {
+        "zero bytes.jpg": b"",
+        "truncated.jpg": jpeg[:len(jpeg) * 6 // 10],
+        "truncated.png": png[:len(png) * 6 // 10],
+        "random bytes.jpg": random_bytes,
+        "random bytes.png": random_bytes,
+        "one pixel.png": encoded(np.full((1, 1, 3), 200, np.uint8), ".png"),
+        "huge.jpg": encoded(cv2.resize(photo, (10000, 10000), interpolation=cv2.INTER_NEAREST), ".jpg"),
+        "grayscale.jpg": encoded(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY), ".jpg"),
+        "alpha.png": encoded(np.dstack([photo, np.full(PHOTO_SHAPE, 255, np.uint8)]), ".png"),
+        "16-bit.png": encoded(photo.astype(np.uint16) * 257, ".png"),
+        "visage à l'été 1.jpg": jpeg,
+        "顔 写真.png": png,
+        "no permission.jpg": jpeg,
+    }
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    (folder / "no permission.jpg").chmod(0)
+    (folder / "folder.jpg").mkdir()
+    (folder / "link to nothing.jpg").symlink_to(folder / "gone.jpg")
+    rgb = Image.fromarray(photo[:, :, ::-1])
+    rgb.convert("CMYK").save(folder / "cmyk.jpg", quality=95)
+    frames = [Image.fromarray(np.full((40, 30, 3), value, np.uint8)) for value in (0, 128, 255)]
+    for name in ("animated.gif", "animated.webp"):
+        frames[0].save(folder / name, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # a phone held upright: the pixels are stored on their side, a viewer turns them 90° clockwise
+    Image.fromarray(np.rot90(photo, 1)[:, :, ::-1]).save(folder / "exif rotated.jpg", exif=exif.tobytes(), quality=95)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    return make_images(tmp_path_factory.mktemp("images"))
+
+
+@pytest.mark.parametrize("name", IMAGES)
+def test_read_image(images, name):
+    expected = IMAGES[name]
+    if isinstance(expected, tuple):
+        image = read_image(images / name)
+        assert image.dtype == np.uint8 and image.shape == (*expected, 3)
+        return
+    with pytest.raises(UserError) as error:
+        read_image(images / name)
+    message = str(error.value)
+    assert message == f"cannot read image {images / name}: {error.value.reason}" and expected in message
+    assert "\n" not in message
+
+
+def test_a_file_without_read_permission():
+    with tempfile.TemporaryDirectory() as folder:  # in /tmp, which every user may search, as another user must
+        os.chmod(folder, 0o755)
+        path = Path(folder) / "no permission.jpg"
+        path.write_bytes(encoded(face_photo(), ".jpg"))
+        path.chmod(0)
+        with as_nobody(), pytest.raises(UserError, match=f"cannot read image {path}: Permission denied"):
+            read_image(path)
+
+
+def test_the_pixels_come_out_as_they_went_in(images):
+    photo = face_photo()
+    assert np.abs(read_image(images / "cmyk.jpg").astype(int) - photo).mean() < 3
+    assert np.abs(read_image(images / "exif rotated.jpg").astype(int) - photo).mean() < 3  # upright, as shown
+    assert np.abs(read_image(images / "grayscale.jpg").astype(int) - photo.mean(axis=2, keepdims=True)).mean() < 20
+    assert (read_image(images / "16-bit.png") == photo).all()
+    assert (read_image(images / "alpha.png") == photo).all()
+    assert (read_image(images / "one pixel.png") == 200).all()
+
+
+def quadrants(height=40, width=60):
+    """An image whose four quadrants have different colours, so every turn and flip shows."""
+    image = np.zeros((height, width, 3), np.uint8)
+    image[:height // 2, :width // 2] = (255, 0, 0)
+    image[:height // 2, width // 2:] = (0, 255, 0)
+    image[height // 2:, :width // 2] = (0, 0, 255)
+    image[height // 2:, width // 2:] = (255, 255, 0)
+    return image
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("extension", [".jpg", ".png", ".webp"])
+def test_exif_orientation_as_a_viewer_shows_it(tmp_path, extension, orientation):
+    path = tmp_path / f"turned{extension}"
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(quadrants()).save(path, exif=exif.tobytes(), quality=95, lossless=True)
+    shown = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))[:, :, ::-1]  # as BGR
+    read = read_image(path)
+    assert read.shape == shown.shape
+    assert np.abs(read.astype(int) - shown).mean() < 4
+
+
+@FEW
+@given(content=st.binary(max_size=3000), extension=st.sampled_from(sorted(IMAGE_EXTENSIONS)))
+def test_random_bytes_with_an_image_extension(content, extension):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"random{extension}"
+        path.write_bytes(content)
+        try:
+            image = read_image(path)
+            assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+        except UserError as error:
+            assert str(path) in str(error) and "\n" not in str(error)
+
+
+@pytest.fixture(scope="module")
+def encodings():
+    photo = cv2.resize(face_photo(), (64, 75))
+    return {extension: encoded(photo, extension) for extension in (".jpg", ".png", ".webp", ".bmp")} | {
+        "progressive.jpg": encoded(photo, ".jpg", cv2.IMWRITE_JPEG_PROGRESSIVE, 1)}
+
+
+@WITH_CAPFD
+@given(kind=st.sampled_from([".jpg", ".png", ".webp", ".bmp", "progressive.jpg"]), share=st.floats(0, 0.9999))
+def test_any_truncated_image_is_reported_as_such(capfd, encodings, kind, share):
+    capfd.readouterr()
+    content = encodings[kind]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"cut{Path(kind).suffix}"
+        path.write_bytes(content[:int(len(content) * share)])
+        with pytest.raises(UserError, match="truncated|empty|not an image") as error:
+            read_image(path)
+        assert str(path) in str(error.value)
+    assert capfd.readouterr().err == ""  # one line, ours: nothing from the decoders
+
+
+ANY_DTYPE = st.one_of(hnp.boolean_dtypes(), hnp.integer_dtypes(), hnp.unsigned_integer_dtypes(),
+                      hnp.floating_dtypes(), hnp.complex_number_dtypes())
+
+
+def is_image_like(array):
+    shape = array.shape
+    return ((array.ndim == 2 or (array.ndim == 3 and shape[2] in (1, 3, 4))) and array.size > 0
+            and array.dtype.kind in "buif")
+
+
+@FEW
+@given(array=hnp.arrays(ANY_DTYPE, hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=12)),
+       size=st.integers(1, 64))
+def test_any_array_becomes_bgr8_and_classifier_input_or_a_user_error(array, size):
+    if not is_image_like(array):
+        with pytest.raises(UserError, match="not an image"):
+            to_bgr8(array)
+        with pytest.raises(UserError, match="not an image"):
+            prepare_face(array, size)
+        return
+    bgr = to_bgr8(array)
+    assert bgr.dtype == np.uint8 and bgr.shape == (*array.shape[:2], 3)
+    if array.dtype == np.uint8 and array.ndim == 3 and array.shape[2] == 3:
+        assert (bgr == array).all()
+    face = prepare_face(array, size)
+    assert face.dtype == np.uint8 and face.shape == (size, size, 3)
+
+
+@FEW
+@given(height=st.integers(1, 3000), width=st.integers(1, 3000))
+def test_faces_of_any_shape_become_classifier_input(height, width):
+    face = prepare_face(np.zeros((height, width, 3), np.uint8), 224)
+    assert face.shape == (224, 224, 3) and face.dtype == np.uint8
+
+
+def test_detect_image_on_a_folder_of_every_kind(images, tmp_path):
+    """One bad photo among many is reported and skipped, the others are annotated."""
+    result = run("detect_mask_image.py", "--image", images, "--json", tmp_path / "faces.json")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    readable = {name for name, expected in IMAGES.items() if isinstance(expected, tuple)}
+    # a folder's image files: a folder named x.jpg, a link to nothing and a .gif are none
+    unreadable = set(IMAGES) - readable - {"folder.jpg", "link to nothing.jpg", "animated.gif"}
+    faces = json.loads((tmp_path / "faces.json").read_text())
+    assert {Path(path).name: len(found) for path, found in faces.items()} == {
+        name: 0 if name == "one pixel.png" else 1 for name in readable}  # the face, upright or deep or huge
+    warnings = [line for line in result.stdout.splitlines() if line.startswith("warning: cannot read image")]
+    assert len(warnings) == len(unreadable)
+    assert all(any(f"{images / name}: {IMAGES[name]}" in line for line in warnings) for name in unreadable), warnings
+    assert f"warning: {len(unreadable)} of {len(readable) + len(unreadable)} images could not be read" in result.stdout
+    huge = faces[str(images / "huge.jpg")]
+    assert len(huge) == 1  # the photo, enlarged to 10000 × 10000: its face, in that image's pixels
+    x1, y1, x2, y2 = huge[0]["box"]
+    assert x1 < 255 / 512 * 10000 < x2 and y1 < 260 / 600 * 10000 < y2
+
+
+@pytest.mark.parametrize("name,message", [
+    ("zero bytes.jpg", "the file is empty"), ("truncated.jpg", "truncated"), ("random bytes.png", "not an image"),
+    ("link to nothing.jpg", "which does not exist"), ("animated.webp", "animated WebP"),
+    ("folder.jpg", "no images found"),
+])
+def test_detect_image_one_bad_photo_exits_2_and_keeps_the_old_output(images, tmp_path, name, message):
+    old = tmp_path / "annotated.jpg"
+    old.write_bytes(b"the previous good result")
+    result = run("detect_mask_image.py", "--image", images / name, "--output", old)
+    assert_one_line_error(result, name, message)
+    assert old.read_bytes() == b"the previous good result"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["annotated.jpg"]
+
+
+def test_dataset_skips_and_counts_every_unreadable_file(images, tmp_path):
+    dataset = make_dataset(tmp_path / "dataset", {"without_mask": face_photo()}, per_class=3)
+    shutil.copytree(images, dataset / "with_mask", symlinks=True)
+    data = load_dataset(dataset, image_size=32)
+    readable = [name for name, expected in IMAGES.items() if isinstance(expected, tuple)]
+    assert data.counts() == {"with_mask": len(readable), "without_mask": 3}
+    skipped = {path.name: reason for path, reason in data.skipped}
+    expected = {name: words for name, words in IMAGES.items()
+                if isinstance(words, str) and name != "folder.jpg"} | {"animated.gif": "not an image extension"}
+    assert skipped.keys() == expected.keys()
+    assert all(expected[name] in reason for name, reason in skipped.items()), skipped
+
+
+def test_training_on_a_class_of_unreadable_files_exits_2(images, tmp_path):
+    dataset = make_dataset(tmp_path / "dataset", {"without_mask": face_photo()}, per_class=3)
+    (dataset / "with_mask").mkdir()
+    for name in ("zero bytes.jpg", "truncated.jpg", "random bytes.png"):
+        shutil.copy(images / name, dataset / "with_mask")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "mask_detector.keras").write_bytes(b"the previous model")
+    result = run("train_mask_detector.py", "--dataset", dataset, "--output", tmp_path / "models",
+                 "--base-weights", "none")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: class with_mask has 0 readable image(s) in {dataset}, needs at least 2")
+    assert "Traceback" not in result.stderr
+    assert os.listdir(tmp_path / "models") == ["mask_detector.keras"]
+    assert (tmp_path / "models" / "mask_detector.keras").read_bytes() == b"the previous model"
+
+
+# Videos
+
+FRAMES = 30
+
+
+def write_video(path, fourcc):
+    photo = cv2.resize(face_photo(), (256, 300))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 10, (256, 300))
+    assert writer.isOpened()
+    for index in range(FRAMES):
+        writer.write(np.roll(photo, 3 * index, axis=1))
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("videos")
+    return {name: write_video(folder / name, fourcc).read_bytes()
+            for name, fourcc in (("clip.mp4", "mp4v"), ("clip.avi", "MJPG"), ("clip.mkv", "mp4v"))}
+
+
+def count_frames(capture):
+    frames = 0
+    while capture.read()[0]:
+        frames += 1
+    capture.release()
+    return frames
+
+
+@FEW
+@given(name=st.sampled_from(["clip.mp4", "clip.avi", "clip.mkv"]), share=st.floats(0, 1))
+def test_a_video_cut_anywhere_opens_with_its_frames_or_is_reported(videos, name, share):
+    content = videos[name]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes(content[:round(len(content) * share)])
+        try:
+            capture, live = open_capture(path)
+        except UserError as error:
+            assert str(path) in str(error) and "\n" not in str(error)
+            return
+        assert not live and 1 <= count_frames(capture) <= FRAMES
+
+
+@pytest.mark.parametrize("name,frames", [("clip.mp4", None), ("clip.avi", (10, 25)), ("clip.mkv", (8, 25))])
+def test_a_video_cut_at_60_percent(videos, tmp_path, name, frames):
+    path = tmp_path / name
+    path.write_bytes(videos[name][:len(videos[name]) * 6 // 10])
+    if frames is None:  # an MP4 writer puts the index (moov) at the end: without it FFmpeg finds no frame
+        with pytest.raises(UserError, match="moov"):
+            open_capture(path)
+    else:
+        assert frames[0] <= count_frames(open_capture(path)[0]) <= frames[1]
+
+
+def test_detect_video_on_a_cut_file_writes_the_frames_up_to_the_cut(videos, tmp_path):
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(videos["clip.avi"][:len(videos["clip.avi"]) * 6 // 10])
+    result = run("detect_mask_video.py", "--input", cut, "--output", tmp_path / "out.mp4",
+                 "--json-lines", tmp_path / "faces.jsonl", "--no-display")
+    assert result.returncode == 0, result.stderr
+    lines = (tmp_path / "faces.jsonl").read_text().splitlines()
+    written = count_frames(cv2.VideoCapture(str(tmp_path / "out.mp4")))
+    assert 1 <= written == len(lines) < FRAMES
+    assert result.stdout.strip().splitlines()[-1].startswith(f"{written} frames")
+
+
+@pytest.mark.parametrize("problem", ["zero-length file", "MP4 cut at 60%"])
+def test_detect_video_on_an_unreadable_file_exits_2_and_keeps_the_old_output(videos, tmp_path, problem):
+    source = tmp_path / "clip.mp4"
+    source.write_bytes(b"" if problem == "zero-length file" else videos["clip.mp4"][:len(videos["clip.mp4"]) * 6 // 10])
+    old = tmp_path / "out.mp4"
+    old.write_bytes(b"the previous good video")
+    result = run("detect_mask_video.py", "--input", source, "--output", old, "--no-display")
+    assert_one_line_error(result, str(source), "empty" if problem == "zero-length file" else "moov")
+    assert old.read_bytes() == b"the previous good video"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["clip.mp4", "out.mp4"]
+
+
+def test_a_folder_named_like_a_video(tmp_path):
+    (tmp_path / "clip.mp4").mkdir()
+    with pytest.raises(UserError, match="clip.mp4: it is a folder"):
+        open_capture(tmp_path / "clip.mp4")
+
+
+# Models
+
+@pytest.fixture(scope="module")
+def other_models(tmp_path_factory):
+    """Small TFLite models that are not the mask detector: {name: path}."""
+    import tensorflow as tf
+
+    from facemask.runtime import quiet_stderr
+
+    folder = tmp_path_factory.mktemp("other_models")
+
+    def convert(name, function, input_shape, dtype=tf.float32):
+        function = tf.function(function, input_signature=[tf.TensorSpec(input_shape, dtype)])
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()], function)
+        with quiet_stderr():
+            (folder / name).write_bytes(converter.convert())
+        return folder / name
+
+    def two_classes(images):
+        return tf.nn.softmax(tf.reduce_mean(tf.cast(images, tf.float32), axis=[1, 2])[:, :2])
+
+    return {
+        "32x32 two-class.tflite": convert("small.tflite", two_classes, [1, 32, 32, 3]),
+        "vector input.tflite": convert("vector.tflite", lambda x: tf.nn.softmax(x[:, :2]), [1, 10]),
+        "uint8 input.tflite": convert("uint8.tflite", two_classes, [1, 32, 32, 3], tf.uint8),
+        "one value per pixel.tflite": convert("spatial.tflite", lambda x: tf.nn.softmax(x[..., :2]), [1, 32, 32, 3]),
+    }
+
+
+@pytest.mark.parametrize("name,message", [
+    ("vector input.tflite", "is not an image classifier: it takes 10 float32 input"),
+    ("uint8 input.tflite", "is not an image classifier: it takes 32×32×3 uint8 input"),
+    ("one value per pixel.tflite", "is not a classifier: it gives 32×32×2 outputs"),
+])
+def test_a_tflite_file_that_is_no_face_classifier(other_models, name, message):
+    with pytest.raises(UserError, match=message):
+        Classifier(other_models[name])
+
+
+def test_a_tflite_classifier_of_another_size_is_run_at_its_size(other_models):
+    classifier = Classifier(other_models["32x32 two-class.tflite"])
+    assert classifier.input_size == 32
+    assert classifier(np.zeros((2, 32, 32, 3), np.uint8)).shape == (2, 2)
+
+
+def test_a_tflite_copy_from_another_model_beside_the_keras_model(other_models, tmp_path):
+    shutil.copy(DEFAULT_MODEL, tmp_path / "mask_detector.keras")
+    shutil.copy(other_models["32x32 two-class.tflite"], tmp_path / "mask_detector.tflite")
+    result = run("detect_mask_image.py", "--image", ROOT / "examples" / "grace_hopper.jpg",
+                 "--model", tmp_path / "mask_detector.keras")
+    assert_one_line_error(result, "mask_detector.tflite is not a copy of", "--export")
+
+
+@pytest.mark.parametrize("problem", ["truncated .keras", "outputs differ from the class names", "empty .tflite"])
+def test_detect_image_with_a_bad_model_exits_2(tmp_path, problem):
+    if problem == "truncated .keras":
+        model = tmp_path / "mask_detector.keras"
+        model.write_bytes(DEFAULT_MODEL.read_bytes()[:DEFAULT_MODEL.stat().st_size * 6 // 10])
+        words = ["not a .keras model, or a damaged or truncated one"]
+    elif problem == "outputs differ from the class names":
+        model = tmp_path / "three.tflite"
+        shutil.copy(DEFAULT_MODEL.with_suffix(".tflite"), model)
+        labels_path(model).write_text("with_mask\nwithout_mask\nmask_on_chin\n")
+        words = ["has 2 outputs but 3 class names", "three.labels.txt"]
+    else:
+        model = tmp_path / "mask_detector.tflite"
+        model.write_bytes(b"")
+        words = ["the file is empty"]
+    result = run("detect_mask_image.py", "--image", ROOT / "examples" / "grace_hopper.jpg", "--model", model)
+    assert_one_line_error(result, str(model), *words)
+
+
+@FEW
+@given(share=st.floats(0, 0.999))
+def test_a_model_cut_anywhere_is_a_user_error(share):
+    for source in (DEFAULT_MODEL, DEFAULT_MODEL.with_suffix(".tflite")):
+        with tempfile.TemporaryDirectory() as folder:
+            model = Path(folder) / source.name
+            data = source.read_bytes()
+            model.write_bytes(data[:int(len(data) * share)])
+            with pytest.raises(UserError, match=source.name):
+                Classifier(model)
