@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""A local web page that finds faces in an uploaded photo or a webcam snapshot and tells whether each wears a mask.
+
+Needs requirements-app.txt: pip install -r requirements-app.txt
+"""
+import argparse
+import os
+import sys
+
+from facemask import UserError
+from facemask.cli import add_detector_arguments
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to serve on (default: 127.0.0.1, this machine only; 0.0.0.0 for the network)")
+    parser.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    add_detector_arguments(parser)
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home: the page works offline
+    try:
+        import gradio  # noqa: F401
+    except ImportError:
+        sys.exit("error: the browser demo needs its requirements: pip install -r requirements-app.txt")
+    from facemask.pipeline import MaskDetector
+    from facemask.web import build_app
+
+    try:
+        detector = MaskDetector(args.model, args.face, args.confidence, margin=args.margin)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    detector.warm_up()
+    app, _examples = build_app(detector)
+    try:
+        app.launch(server_name=args.host, server_port=args.port, share=False, footer_links=[])
+    except OSError as error:  # the port is taken, or the address is not this machine's
+        print(f"error: cannot serve on {args.host}:{args.port}: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
