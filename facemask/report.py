@@ -1,10 +1,14 @@
 """Figures and reports of a classifier: the classification report, the confusion matrix, training curves."""
+import io
+
 import matplotlib
 
 matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.metrics import ConfusionMatrixDisplay, classification_report
+
+from facemask.files import write_atomically
 
 
 def classification_summary(true_labels, predicted_labels, class_names):
@@ -22,9 +26,7 @@ def save_confusion_matrix(true_labels, predicted_labels, class_names, path, titl
     ConfusionMatrixDisplay.from_predictions(true_labels, predicted_labels, labels=list(range(len(class_names))),
                                             display_labels=class_names, cmap="Blues", colorbar=False, ax=axes)
     axes.set_title(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    save_figure(figure, path)
 
 
 def save_training_curves(history, path):
@@ -37,6 +39,13 @@ def save_training_curves(history, path):
         axes.set_xlabel("epoch")
         axes.set_title(metric.capitalize())
         axes.legend()
+    save_figure(figure, path)
+
+
+def save_figure(figure, path):
+    """The figure as a PNG at `path`, written to a temporary name and renamed, like every output."""
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=100)
     plt.close(figure)
+    write_atomically(path, png.getvalue())
