@@ -38,10 +38,14 @@ def main():
     detector.warm_up()
     app, _examples = build_app(detector)
     try:
-        app.launch(server_name=args.host, server_port=args.port, share=False, footer_links=[])
-    except OSError as error:  # the port is taken, or the address is not this machine's
-        print(f"error: cannot serve on {args.host}:{args.port}: {error}", file=sys.stderr)
+        _, url, _ = app.launch(server_name=args.host, server_port=args.port, share=False, footer_links=[],
+                               quiet=True, prevent_thread_lock=True)
+    except OSError:  # Gradio's message for this names its own launch() parameters
+        print(f"error: cannot serve on {args.host}:{args.port}: the port is taken, or the address is not this "
+              "machine's (--port and --host choose others)", file=sys.stderr)
         sys.exit(2)
+    print(f"The demo is at {url} (Ctrl-C stops it)", flush=True)
+    app.block_thread()
 
 
 if __name__ == "__main__":

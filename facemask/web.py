@@ -62,7 +62,8 @@ def counts_text(faces, class_names):
 
 
 def annotate(detector, path, confidence):
-    """One request: (the annotated image as RGB or None, table rows, a message for the page).
+    """One request, with the face detector at `confidence`: (the annotated image as RGB or None, table rows,
+    a message for the page).
 
     Every problem with the file becomes the message; the boxes in the table are in the photo's own pixels.
     """
@@ -70,7 +71,8 @@ def annotate(detector, path, confidence):
         return None, [], ASK
     path = Path(path)
     if too_large(path):
-        return None, [], f"{path.name} is too large: the demo takes photos of up to {MAX_PIXELS // 1_000_000} megapixels."
+        limit = MAX_PIXELS // 1_000_000
+        return None, [], f"{path.name} is too large: the demo takes photos of up to {limit} megapixels."
     try:
         image = read_image(path)
     except UserError as error:
@@ -123,7 +125,8 @@ def build_app(detector):
 
     examples = tempfile.TemporaryDirectory(prefix="facemask-examples-")
     gallery = make_examples(examples.name)
-    with gr.Blocks(title="Face-mask detector") as app:
+    # Gradio keeps every upload and result in its cache folder: an hour is enough for a demo.
+    with gr.Blocks(title="Face-mask detector", delete_cache=(3600, 3600)) as app:
         gr.Markdown("# Face-mask detector\nUpload a photo or take a webcam snapshot: each face found is boxed and "
                     "labelled **Mask** or **No Mask**, by the pipeline and model of `detect_mask_image.py`.")
         with gr.Row():

@@ -161,7 +161,8 @@ def page(tmp_path):
     Hopper's portrait. Requests that leave this machine are listed in page.outside."""
     if not CHROMIUM.is_file():
         pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium (or set FACEMASK_CHROMIUM)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is absent (requirements-app.txt)")
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="Playwright is absent (requirements-app-test.txt)")
     write_y4m(tmp_path / "webcam.y4m", face_photo())
     webcam = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
               f"--use-file-for-fake-video-capture={tmp_path / 'webcam.y4m'}"]
