@@ -190,7 +190,7 @@ def keras_input_shape(keras_path):
     try:
         with zipfile.ZipFile(keras_path) as archive:
             config = json.loads(archive.read("config.json"))
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):  # a truncated file loses the archive's index, at its end
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError):  # a truncated file loses the index at its end
         raise UserError(f"cannot load model {keras_path}: not a .keras model, or a damaged or truncated one") from None
     try:
         shapes = [layer["config"]["batch_shape"] for layer in config["config"]["layers"]

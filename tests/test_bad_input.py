@@ -398,10 +398,22 @@ def test_detect_video_on_an_unreadable_file_exits_2_and_keeps_the_old_output(vid
     assert sorted(path.name for path in tmp_path.iterdir()) == ["clip.mp4", "out.mp4"]
 
 
-def test_a_folder_named_like_a_video(tmp_path):
-    (tmp_path / "clip.mp4").mkdir()
-    with pytest.raises(UserError, match="clip.mp4: it is a folder"):
-        open_capture(tmp_path / "clip.mp4")
+@pytest.mark.parametrize("problem,message", [
+    ("a folder", "cannot open video file {}: it is a folder"),
+    ("random bytes", "cannot open video file {}: not a video, or a damaged one"),
+    ("cut before its first frame", "video file {} has no frame that can be decoded"),
+])
+def test_video_files_without_a_frame(videos, tmp_path, problem, message):
+    path = tmp_path / ("clip.mkv" if problem == "cut before its first frame" else "clip.mp4")
+    if problem == "a folder":
+        path.mkdir()
+    elif problem == "random bytes":
+        path.write_bytes(np.random.default_rng(7).bytes(20000))
+    else:  # the first frame, a key frame, is the largest: in the test's MKV it ends after 14% of the bytes
+        path.write_bytes(videos["clip.mkv"][:len(videos["clip.mkv"]) * 5 // 100])
+    with pytest.raises(UserError) as error:
+        open_capture(path)
+    assert str(error.value) == message.format(path)
 
 
 # Models
@@ -474,6 +486,14 @@ def test_detect_image_with_a_bad_model_exits_2(tmp_path, problem):
         words = ["the file is empty"]
     result = run("detect_mask_image.py", "--image", ROOT / "examples" / "grace_hopper.jpg", "--model", model)
     assert_one_line_error(result, str(model), *words)
+
+
+def test_a_truncated_keras_model_is_reported_even_beside_a_good_tflite_copy(tmp_path):
+    model = tmp_path / "mask_detector.keras"
+    model.write_bytes(DEFAULT_MODEL.read_bytes()[:DEFAULT_MODEL.stat().st_size // 2])
+    shutil.copy(DEFAULT_MODEL.with_suffix(".tflite"), tmp_path)
+    with pytest.raises(UserError, match="not a .keras model, or a damaged or truncated one"):
+        Classifier(model)
 
 
 @FEW
