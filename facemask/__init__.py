@@ -6,6 +6,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter, not errors
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's own lines about a file it can't open: we say it
+os.environ.setdefault("OPENCV_LOG_LEVEL", "FATAL")  # OpenCV's lines about a damaged image header: we say it too
 
 
 class UserError(Exception):

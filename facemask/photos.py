@@ -23,7 +23,8 @@ def expand_inputs(paths):
     found = []
     for path in map(Path, paths):
         if path.is_dir():
-            found += [(file, False) for file in sorted(path.rglob("*")) if file.is_file() and is_image_file(file)]
+            found += [(file, False) for file in sorted(path.rglob("*"))  # a broken link is reported, not ignored
+                      if (file.is_file() or file.is_symlink()) and is_image_file(file)]
         elif path.exists() or path.is_symlink():
             found.append((path, True))
         else:

@@ -329,3 +329,13 @@ def test_two_workers_give_the_same_report_and_images_as_one(tmp_path):
     assert all(one.values())  # a face found in every photo
     for image in (tmp_path / "annotated-1").iterdir():
         assert image.read_bytes() == (tmp_path / "annotated-2" / image.name).read_bytes()
+
+
+def test_a_broken_link_in_a_folder_is_reported_and_counted(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "face.jpg"), face_photo())
+    (folder / "gone.jpg").symlink_to(tmp_path / "deleted.jpg")
+    result = run("detect_mask_image.py", "--image", folder)
+    assert result.returncode == 0, result.stderr
+    assert "gone.jpg" in result.stdout and "warning: 1 of 2 images could not be read" in result.stdout
