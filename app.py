@@ -5,6 +5,7 @@ Needs requirements-app.txt: pip install -r requirements-app.txt
 """
 import argparse
 import os
+import signal
 import sys
 
 from facemask import UserError
@@ -26,7 +27,8 @@ def main():
     try:
         import gradio  # noqa: F401
     except ImportError:
-        sys.exit("error: the browser demo needs its requirements: pip install -r requirements-app.txt")
+        print("error: the browser demo needs its requirements: pip install -r requirements-app.txt", file=sys.stderr)
+        sys.exit(2)
     from facemask.pipeline import MaskDetector
     from facemask.web import build_app
 
@@ -36,7 +38,7 @@ def main():
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     detector.warm_up()
-    app, _examples = build_app(detector)
+    app, examples = build_app(detector)  # the made examples' folder lasts as long as `examples` does
     try:
         _, url, _ = app.launch(server_name=args.host, server_port=args.port, share=False, footer_links=[],
                                quiet=True, prevent_thread_lock=True)
@@ -44,8 +46,10 @@ def main():
         print(f"error: cannot serve on {args.host}:{args.port}: the port is taken, or the address is not this "
               "machine's (--port and --host choose others)", file=sys.stderr)
         sys.exit(2)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` stops it as cleanly as Ctrl-C
     print(f"The demo is at {url} (Ctrl-C stops it)", flush=True)
     app.block_thread()
+    examples.cleanup()
 
 
 if __name__ == "__main__":
