@@ -15,10 +15,10 @@ import PIL.Image
 
 from facemask import UserError
 from facemask.drawing import caption, draw_faces
+from facemask.examples import EXAMPLE_PHOTO, with_drawn_mask
 from facemask.images import read_image
 from facemask.pipeline import count_labels
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 COLUMNS = ["face", "label", "confidence", "box (x1, y1, x2, y2)"]
 # A 108-megapixel phone photo (12000 × 9000) still goes through; a bigger upload is refused before it is decoded,
 # so that one file cannot take gigabytes of memory.
@@ -85,22 +85,14 @@ def annotate(detector, path, confidence):
     return annotated, face_rows(faces), counts_text(faces, detector.classifier.class_names)
 
 
-def with_drawn_mask(photo):
-    """examples/grace_hopper.jpg with a light-blue surgical mask drawn over the lower face (as the tests draw it)."""
-    masked = photo.copy()
-    mouth_area = np.array([[188, 240], [345, 240], [352, 315], [268, 348], [182, 315]], dtype=np.int32)
-    cv2.fillPoly(masked, [mouth_area], (230, 200, 150))
-    return masked
-
-
 def make_examples(folder):
     """The example gallery: the shipped photo, one with two faces (one masked) and one with none made from it."""
     folder = Path(folder)
-    photo = read_image(EXAMPLES / "grace_hopper.jpg")
+    photo = read_image(EXAMPLE_PHOTO)
     cv2.imwrite(str(folder / "two_faces.jpg"), np.hstack([photo, with_drawn_mask(photo)]))
     sky = np.linspace(235, 150, 400, dtype=np.uint8)[:, None, None] * np.ones((1, 600, 3), np.uint8)
     cv2.imwrite(str(folder / "no_face.jpg"), sky)
-    return [EXAMPLES / "grace_hopper.jpg", folder / "two_faces.jpg", folder / "no_face.jpg"]
+    return [EXAMPLE_PHOTO, folder / "two_faces.jpg", folder / "no_face.jpg"]
 
 
 def uploaded_path(preprocess, payload):

@@ -12,6 +12,8 @@ SHARED = ROOT.parent / "shared"
 IMAGENET_WEIGHTS = SHARED / "models" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
 sys.path.insert(0, str(ROOT))
 
+from facemask.examples import with_drawn_mask  # noqa: E402, F401  (re-exported for the tests)
+
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared (development data and models) is absent")
 
 
@@ -20,14 +22,6 @@ def face_photo():
     with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as file:
         data = np.frombuffer(file.read(), dtype=np.uint8)
     return cv2.imdecode(data, cv2.IMREAD_COLOR)
-
-
-def with_drawn_mask(image):
-    """The photo with a light-blue surgical mask drawn over the lower face."""
-    masked = image.copy()
-    mouth_area = np.array([[188, 240], [345, 240], [352, 315], [268, 348], [182, 315]], dtype=np.int32)
-    cv2.fillPoly(masked, [mouth_area], (230, 200, 150))
-    return masked
 
 
 def make_dataset(folder, class_images, per_class=6):
