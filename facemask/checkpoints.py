@@ -75,13 +75,16 @@ class PhaseCheckpoint(keras.callbacks.Callback):
         self.checkpoints, self.name, self.early_stopping = checkpoints, name, early_stopping
         self.state = state or {"history": {}, "last": None, "best": None, "finished": False}
         self.initial_epoch = len(self.state["history"].get("loss", []))
-        self.finished = self.state["finished"]
         if self.initial_epoch:
             print(f"{name}: resuming after epoch {self.initial_epoch}")
 
     @property
     def history(self):
         return self.state["history"]
+
+    @property
+    def finished(self):
+        return self.state["finished"]
 
     def restore_weights(self):
         """The weights of the last completed epoch (or, for a finished phase, its final weights)."""

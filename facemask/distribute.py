@@ -43,8 +43,8 @@ def batches(inputs, labels, batch_size, seed=None, shuffle=False):
 
 
 def fit(model, strategy, train, validation, epochs, callbacks=(), initial_epoch=0):
-    """Train `model`, compiled under strategy.scope() with an optimizer and a sparse categorical loss, on the
-    tf.data streams of batches `train` and `validation`; returns the history of the epochs run."""
+    """Train `model` (compiled under strategy.scope(), its optimizer built there) on the tf.data streams of
+    batches `train` and `validation`, with a sparse categorical loss; returns the history of the epochs run."""
     loss_of = keras.losses.SparseCategoricalCrossentropy(reduction=None)
     sharding = tf.data.Options()
     sharding.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
@@ -78,9 +78,6 @@ def fit(model, strategy, train, validation, epochs, callbacks=(), initial_epoch=
             loss_sum, right, count = loss_sum + batch_loss, right + batch_right, count + batch_count
         return float(loss_sum / count), float(right / count)
 
-    if not model.optimizer.built:
-        with strategy.scope():
-            model.optimizer.build(model.trainable_variables)
     callbacks = keras.callbacks.CallbackList(list(callbacks), model=model)
     history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
     model.stop_training = False

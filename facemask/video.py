@@ -61,12 +61,11 @@ def open_capture(source):
 
 class FrameReader:
     """Reads frames from a capture in a thread; iterate over it for the frames, in order. The frames end with the
-    video, when `stop` (a threading.Event) is set, or after `read_timeout` seconds without a frame (then
-    `timed_out` is true)."""
+    video, when the event `stopped` is set, or after `read_timeout` seconds without a frame (then `timed_out` is
+    true)."""
 
-    def __init__(self, capture, live, read_timeout=None, stop=None):
+    def __init__(self, capture, live, read_timeout=None):
         self.capture, self.live, self.read_timeout = capture, live, read_timeout
-        self.stop_requested = stop or threading.Event()
         self.timed_out = False
         self.frames = queue.Queue(maxsize=1 if live else 32)
         self.stopped = threading.Event()
@@ -96,7 +95,7 @@ class FrameReader:
 
     def __iter__(self):
         last_frame = time.monotonic()
-        while not self.stop_requested.is_set():
+        while not self.stopped.is_set():
             try:
                 frame = self.frames.get(timeout=0.1)
             except queue.Empty:
@@ -174,8 +173,7 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
     capture, live = open_capture(source)
     fps_of_source = capture.get(cv2.CAP_PROP_FPS) or 30.0
     display = display and has_display()
-    stop = threading.Event()
-    reader = FrameReader(capture, live, read_timeout, stop)
+    reader = FrameReader(capture, live, read_timeout)
     writer = log = None
     staged = []  # (temporary path, final path), renamed into place at the end
     totals = {"frames": 0, "faces": 0, **{name: 0 for name in class_names}}
@@ -186,7 +184,7 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
             temporary = stage(json_lines, staged)
             with reported_as_user_error(json_lines):
                 log = open(temporary, "w", buffering=1)  # line by line: whole lines on disk, whatever happens
-        with stop_on_signals(stop):
+        with stop_on_signals(reader.stopped):
             for frame, faces in detect_in_order(detectors, reader):
                 if output is not None or display:
                     annotated = draw_faces(frame, faces)
