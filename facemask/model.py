@@ -1,9 +1,12 @@
 """The classifier: a frozen MobileNetV2 base with the tutorials' head, and where the base's weights come from.
 
-    RGB 224×224 (0-255) → Rescaling to [-1, 1] → MobileNetV2 (frozen) → AveragePooling2D(7×7) → Flatten
-        → Dense(128, relu) → Dropout(0.5) → Dense(N, softmax)
+    RGB 224×224 (0-255) → Rescaling to [-1, 1] → MobileNetV2 (frozen) → AveragePooling2D(3×3, strides 2)
+        → Flatten → Dense(128, relu) → Dropout(0.5) → Dense(N, softmax)
 
-The rescaling lives inside the model, so a saved model carries its own preprocessing.
+The tutorials pool the base's 7×7 grid of features into one average (AveragePooling2D(7×7)), which throws away
+where on the face each feature was seen. Pooling it into a 3×3 grid of overlapping windows keeps that: a mask is
+on the lower third of a face, a beard or a shadow can be anywhere. The rescaling lives inside the model, so a
+saved model carries its own preprocessing.
 """
 from pathlib import Path
 
@@ -40,18 +43,18 @@ def build_model(num_classes, base_weights="imagenet"):
     """The full classifier, plus its two halves: the frozen `features` extractor and the trainable `head`."""
     base = load_base(base_weights)
     base.trainable = False
+    images = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3), name="image")
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1, name="to_minus1_1")(images)
+    x = base(x, training=False)  # batch norm stays in inference mode, also when fine-tuning
+    x = keras.layers.AveragePooling2D(pool_size=(3, 3), strides=(2, 2), name="pool")(x)  # 7×7 → 3×3
+    features = keras.layers.Flatten(name="features")(x)
+
     head = keras.Sequential([
-        keras.Input((base.output_shape[-1],)),
+        keras.Input((features.shape[-1],)),
         keras.layers.Dense(128, activation="relu"),
         keras.layers.Dropout(0.5),
         keras.layers.Dense(num_classes, activation="softmax"),
     ], name="head")
-
-    images = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3), name="image")
-    x = keras.layers.Rescaling(1 / 127.5, offset=-1, name="to_minus1_1")(images)
-    x = base(x, training=False)  # batch norm stays in inference mode, also when fine-tuning
-    x = keras.layers.AveragePooling2D(pool_size=(7, 7), name="pool")(x)
-    features = keras.layers.Flatten(name="features")(x)
     model = keras.Model(images, head(features), name="mask_detector")
     return model, keras.Model(images, features, name="feature_extractor"), head
 

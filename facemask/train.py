@@ -40,7 +40,7 @@ class TrainingOptions:
     patience: int = 5
     fine_tune: int = 0
     fine_tune_epochs: int = 5
-    align_faces: bool = False
+    align_faces: bool = True
     camera_augment: bool = True
     checkpoint_dir: Path = None
     resume: bool = False
