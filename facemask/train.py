@@ -183,9 +183,19 @@ def train(options):
     return metadata
 
 
+def forget_optimizers(model):
+    """Drop the optimizers of the model and of its head, so that the saved file holds only what inference needs:
+    Adam's two moments per weight would double the size of the file."""
+    for part in [model, *model.layers]:
+        if getattr(part, "compiled", False):
+            part.optimizer = None
+            part.compiled = False
+
+
 def write_outputs(output_dir, model, class_names, history, true_labels, predicted, summary, metadata):
     from facemask.runtime import labels_path, to_tflite
 
+    forget_optimizers(model)
     with staged_outputs(output_dir) as staging:
         model.save(staging / f"{MODEL_NAME}.keras")
         (staging / f"{MODEL_NAME}.tflite").write_bytes(to_tflite(model))

@@ -1,4 +1,5 @@
 """Real training runs on tiny data made in the test (random base weights, so no download and no ../shared)."""
+import io
 import json
 import os
 import shutil
@@ -7,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import zipfile
 
 import h5py
 import numpy as np
@@ -69,6 +71,19 @@ def test_saved_model_and_tflite_copy_agree(trained):
                                atol=1e-4)
 
 
+def optimizer_variables(keras_path):
+    """The names of the optimizer variables saved in a .keras file."""
+    with zipfile.ZipFile(keras_path) as archive, h5py.File(io.BytesIO(archive.read("model.weights.h5"))) as weights:
+        names = []
+        weights.visit(names.append)
+    return [name for name in names if "optimizer" in name]
+
+
+def test_the_saved_model_holds_no_optimizer_state(trained):
+    output, _ = trained
+    assert optimizer_variables(output / "mask_detector.keras") == []
+
+
 def test_export_writes_the_tflite_copy_beside_a_keras_model(trained, tmp_path):
     from facemask.runtime import TFLiteRunner
 
@@ -95,6 +110,7 @@ def test_three_classes_and_fine_tuning_from_the_command_line(mask_dataset, tmp_p
     assert model.output_shape == (None, 3)
     assert (tmp_path / "mask_detector.labels.txt").read_text().split() == ["mask_on_chin", "with_mask", "without_mask"]
     assert json.loads((tmp_path / "training_metadata.json").read_text())["epochs_run"] == 2  # 1 head + 1 fine-tune
+    assert optimizer_variables(tmp_path / "mask_detector.keras") == []
 
 
 @pytest.mark.parametrize("problem,message", [("one class", "at least 2 class folders"), ("missing", "not found")])
