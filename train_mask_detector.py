@@ -29,9 +29,12 @@ def parse_args():
                         help="then unfreeze the top N layers of the base and go on training at lr/10 "
                              "(default: 0, off)")
     parser.add_argument("--fine-tune-epochs", type=int, default=5, help="epochs of fine-tuning (default: 5)")
-    parser.add_argument("--align-faces", action=argparse.BooleanOptionalAction, default=True,
+    parser.add_argument("--grid", type=int, choices=(1, 3), default=1,
+                        help="pool the base's 7×7 features into one average (1, the tutorials') or a 3×3 grid that "
+                             "keeps where on the face each feature was seen (default: 1)")
+    parser.add_argument("--align-faces", action=argparse.BooleanOptionalAction, default=False,
                         help="train on the face the face detector finds in each image, cropped as detection crops "
-                             "it (the whole image when it finds none) (default: on)")
+                             "it (the whole image when it finds none) (default: off)")
     parser.add_argument("--camera-augment", action=argparse.BooleanOptionalAction, default=True,
                         help="add camera effects to the augmentation: blur of small faces, JPEG artefacts, "
                              "brightness and contrast (default: on)")

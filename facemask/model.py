@@ -1,12 +1,12 @@
 """The classifier: a frozen MobileNetV2 base with the tutorials' head, and where the base's weights come from.
 
-    RGB 224×224 (0-255) → Rescaling to [-1, 1] → MobileNetV2 (frozen) → AveragePooling2D(3×3, strides 2)
-        → Flatten → Dense(128, relu) → Dropout(0.5) → Dense(N, softmax)
+    RGB 224×224 (0-255) → Rescaling to [-1, 1] → MobileNetV2 (frozen) → AveragePooling2D → Flatten
+        → Dense(128, relu) → Dropout(0.5) → Dense(N, softmax)
 
-The tutorials pool the base's 7×7 grid of features into one average (AveragePooling2D(7×7)), which throws away
-where on the face each feature was seen. Pooling it into a 3×3 grid of overlapping windows keeps that: a mask is
-on the lower third of a face, a beard or a shadow can be anywhere. The rescaling lives inside the model, so a
-saved model carries its own preprocessing.
+The tutorials pool the base's 7×7 grid of features into one average (grid 1: AveragePooling2D(7×7)), which throws
+away where on the face each feature was seen. Grid 3 pools it into 3×3 overlapping windows (AveragePooling2D(3×3),
+strides 2) and keeps that: on a face cropped the way detection crops it, a mask is in the lower third. The
+rescaling lives inside the model, so a saved model carries its own preprocessing.
 """
 from pathlib import Path
 
@@ -14,6 +14,8 @@ import keras
 
 from facemask import UserError
 from facemask.images import IMAGE_SIZE
+
+POOLING = {1: {"pool_size": (7, 7)}, 3: {"pool_size": (3, 3), "strides": (2, 2)}}  # grid → the base's 7×7 pooled
 
 
 def load_base(base_weights="imagenet"):
@@ -39,14 +41,14 @@ def load_base(base_weights="imagenet"):
                         f"{str(error).splitlines()[0]}") from None
 
 
-def build_model(num_classes, base_weights="imagenet"):
+def build_model(num_classes, base_weights="imagenet", grid=1):
     """The full classifier, plus its two halves: the frozen `features` extractor and the trainable `head`."""
     base = load_base(base_weights)
     base.trainable = False
     images = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3), name="image")
     x = keras.layers.Rescaling(1 / 127.5, offset=-1, name="to_minus1_1")(images)
     x = base(x, training=False)  # batch norm stays in inference mode, also when fine-tuning
-    x = keras.layers.AveragePooling2D(pool_size=(3, 3), strides=(2, 2), name="pool")(x)  # 7×7 → 3×3
+    x = keras.layers.AveragePooling2D(**POOLING[grid], name="pool")(x)
     features = keras.layers.Flatten(name="features")(x)
 
     head = keras.Sequential([

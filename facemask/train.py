@@ -40,7 +40,8 @@ class TrainingOptions:
     patience: int = 5
     fine_tune: int = 0
     fine_tune_epochs: int = 5
-    align_faces: bool = True
+    align_faces: bool = False
+    grid: int = 1
     camera_augment: bool = True
     checkpoint_dir: Path = None
     resume: bool = False
@@ -87,8 +88,8 @@ def train_phase(name, model, strategy, train, validation, epochs, patience, chec
 
 def what_the_run_trains_on(options, data):
     """What must not change between a run and its resumption."""
-    keys = ("val_split", "seed", "views", "base_weights", "fine_tune", "align_faces", "camera_augment", "lr",
-            "batch_size")
+    keys = ("val_split", "seed", "views", "base_weights", "fine_tune", "align_faces", "grid", "camera_augment",
+            "lr", "batch_size")
     return {"dataset": str(Path(options.dataset).resolve()), "images": data.counts(),
             **{key: getattr(options, key) for key in keys}}
 
@@ -125,7 +126,7 @@ def train(options):
           f"{len(y_train)} for training, {len(y_val)} for validation")
 
     with strategy.scope():
-        model, feature_extractor, head = build_model(len(data.class_names), options.base_weights)
+        model, feature_extractor, head = build_model(len(data.class_names), options.base_weights, options.grid)
         head.compile(optimizer=keras.optimizers.Adam(options.lr), loss="sparse_categorical_crossentropy",
                      metrics=["accuracy"])
 

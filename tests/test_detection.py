@@ -267,6 +267,19 @@ def test_face_cropper_finds_the_face_or_keeps_the_image():
     assert not found and image is wall
 
 
+def test_face_cropper_frames_each_image_between_its_margins_the_same_way_every_time():
+    photo = face_photo()
+    tight, _ = FaceCropper(margins=(0.0, 0.0))(photo)
+    loose, _ = FaceCropper(margins=(0.4, 0.4))(photo)
+    cropper = FaceCropper(margins=(0.0, 0.4))
+    face, _ = cropper(photo)
+    assert tight.shape[0] < loose.shape[0]
+    assert tight.shape[0] <= face.shape[0] <= loose.shape[0]
+    assert cropper(photo.copy())[0].shape == face.shape
+    brighter = [np.clip(photo.astype(int) + step, 0, 255).astype(np.uint8) for step in range(1, 6)]
+    assert len({cropper(image)[0].shape for image in brighter}) > 1  # other images, other margins
+
+
 class StallingStream(http.server.BaseHTTPRequestHandler):
     """An MJPEG stream over HTTP, as IP cameras serve, that sends a few frames and then nothing more."""
     frames = 15

@@ -41,7 +41,10 @@ def trained(tmp_path_factory):
 
 
 def test_training_writes_every_output(trained):
+    import keras
+
     output, metadata = trained
+    assert keras.models.load_model(output / "mask_detector.keras").get_layer("pool").output.shape == (None, 1, 1, 1280)
     names = {path.name for path in output.iterdir()}
     assert names == {"mask_detector.keras", "mask_detector.tflite", "mask_detector.labels.txt", "plot.png",
                      "confusion_matrix.png", "classification_report.json", "training_metadata.json"}
@@ -96,18 +99,19 @@ def test_export_writes_the_tflite_copy_beside_a_keras_model(trained, tmp_path):
                                TFLiteRunner(model_path=str(output / "mask_detector.tflite"))(faces), atol=1e-5)
 
 
-def test_three_classes_and_fine_tuning_from_the_command_line(mask_dataset, tmp_path):
+def test_three_classes_a_3x3_grid_and_fine_tuning_from_the_command_line(mask_dataset, tmp_path):
     import keras
 
     shutil.copytree(mask_dataset / "with_mask", mask_dataset / "mask_on_chin")
     result = run_script("--dataset", mask_dataset, "--output", tmp_path, "--base-weights", "none", "--epochs", 1,
                         "--views", 1, "--val-split", 0.5, "--fine-tune", 10, "--fine-tune-epochs", 1,
-                        "--align-faces")
+                        "--align-faces", "--grid", 3)
     assert result.returncode == 0, result.stderr
     assert "accuracy" in result.stdout
     assert "found the face in 18 images; 0 are used whole" in result.stdout
     model = keras.models.load_model(tmp_path / "mask_detector.keras")
     assert model.output_shape == (None, 3)
+    assert model.get_layer("pool").output.shape == (None, 3, 3, 1280)  # --grid 3
     assert (tmp_path / "mask_detector.labels.txt").read_text().split() == ["mask_on_chin", "with_mask", "without_mask"]
     assert json.loads((tmp_path / "training_metadata.json").read_text())["epochs_run"] == 2  # 1 head + 1 fine-tune
     assert optimizer_variables(tmp_path / "mask_detector.keras") == []
