@@ -34,7 +34,8 @@ def parse_args():
                              "keeps where on the face each feature was seen (default: 1)")
     parser.add_argument("--align-faces", action=argparse.BooleanOptionalAction, default=False,
                         help="train on the face the face detector finds in each image, cropped as detection crops "
-                             "it (the whole image when it finds none) (default: off)")
+                             "it but with a margin drawn between 0 and 40%% (the whole image when it finds none) "
+                             "(default: off)")
     parser.add_argument("--camera-augment", action=argparse.BooleanOptionalAction, default=True,
                         help="add camera effects to the augmentation: blur of small faces, JPEG artefacts, "
                              "brightness and contrast (default: on)")

@@ -15,7 +15,8 @@ import keras
 from facemask import UserError
 from facemask.images import IMAGE_SIZE
 
-POOLING = {1: {"pool_size": (7, 7)}, 3: {"pool_size": (3, 3), "strides": (2, 2)}}  # grid → the base's 7×7 pooled
+# --grid: how the base's 7×7 features are pooled, into one average or a 3×3 grid of overlapping windows
+POOLING = {1: {"pool_size": (7, 7)}, 3: {"pool_size": (3, 3), "strides": (2, 2)}}
 
 
 def load_base(base_weights="imagenet"):
