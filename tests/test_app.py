@@ -226,6 +226,7 @@ def test_the_page_annotates_an_uploaded_photo_in_a_real_browser(app_url, page, t
     assert pixels["size"] == [1024, 600]
     assert pixels["red"] > 300 and pixels["green"] > 300, pixels
     ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_function("() => !document.querySelector('.pending')")  # Gradio fades outputs while it works
     page.screenshot(path=ARTIFACTS / "app.png", full_page=True)
 
     (tmp_path / "notes.txt").write_text("meeting notes\n")
