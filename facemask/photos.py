@@ -19,25 +19,41 @@ from facemask.pipeline import count_labels
 
 
 def expand_inputs(paths):
-    """Each named file, and the image files inside each named folder (sorted), as (path, named directly)."""
+    """Each named file, and the image files inside each named folder and its sub-folders (sorted), as (path, its
+    name inside the output folder): a named file's own name, a folder's file its path inside that folder."""
     found = []
     for path in map(Path, paths):
         if path.is_dir():
-            found += [(file, False) for file in sorted(path.rglob("*"))  # a broken link is reported, not ignored
-                      if (file.is_file() or file.is_symlink()) and is_image_file(file)]
+            found += [(file, file.relative_to(path)) for file in sorted(path.rglob("*"))
+                      if (file.is_file() or file.is_symlink()) and is_image_file(file)]  # a broken link is reported
         elif path.exists() or path.is_symlink():
-            found.append((path, True))
+            found.append((path, Path(path.name)))
         else:
             raise UserError(f"image not found: {path}")
     return found
 
 
-def output_path_for(image_path, output, many):
-    """The annotated image goes to `output` itself for one image, or into the folder `output` for many."""
+def output_path_for(name, output, many):
+    """The annotated image goes to `output` itself for one image, or for many into the folder `output`, where
+    sub-folders mirror those of the folder the image was found in."""
     output = Path(output)
     if not many and not output.is_dir():
         return output
-    return output / f"{image_path.stem}_annotated{image_path.suffix if image_path.suffix else '.jpg'}"
+    return output / name.parent / f"{name.stem}_annotated{name.suffix if name.suffix else '.jpg'}"
+
+
+def plan_outputs(inputs, output, many):
+    """(image, where its annotated copy goes) for each input; UserError when two would go to the same place."""
+    jobs, source_of = [], {}
+    for path, name in inputs:
+        target = None if output is None else output_path_for(name, output, many)
+        if target is not None:
+            if target in source_of:
+                raise UserError(f"{source_of[target]} and {path} would both be annotated into {target}: "
+                                "annotate them in separate runs, or give them different names")
+            source_of[target] = path
+        jobs.append((path, target))
+    return jobs
 
 
 def summary_line(path, faces, class_names):
@@ -75,10 +91,10 @@ def annotate_photos(make_detector, paths, output=None, json_path=None, show=Fals
     inputs = expand_inputs(paths)
     if not inputs:
         raise UserError(f"no images found in {', '.join(map(str, paths))}")
-    many = len(inputs) > 1 or any(not named for _, named in inputs)
+    many = len(inputs) > 1 or any(Path(path).is_dir() for path in paths)
+    jobs = plan_outputs(inputs, output, many)
     log = sys.stderr if str(json_path) == "-" else sys.stdout  # keep standard output pure JSON
     detector = make_detector()  # also in the main process, so that a model or face detector error comes at once
-    jobs = [(path, None if output is None else output_path_for(path, output, many)) for path, _ in inputs]
     pool = None
     if workers > 1:
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
@@ -88,9 +104,9 @@ def annotate_photos(make_detector, paths, output=None, json_path=None, show=Fals
         outcomes = (annotate_one(detector, path, target, show) for path, target in jobs)
     results, failed = {}, 0
     try:
-        for (path, named_directly), (faces, problem) in zip(inputs, outcomes):
+        for (path, _), (faces, problem) in zip(jobs, outcomes):
             if problem is not None:
-                if named_directly and not many:
+                if not many:  # the one image named
                     raise UserError(problem)
                 print(f"warning: {problem}; skipped", file=log)
                 failed += 1

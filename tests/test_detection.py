@@ -119,6 +119,28 @@ def test_a_folder_with_a_corrupt_image_annotates_the_others(tmp_path):
     assert len(json.loads(result.stdout)) == 2
 
 
+def test_a_folder_of_folders_is_annotated_into_the_same_folders(tmp_path):
+    for folder in ("photos/monday", "photos/tuesday"):
+        (tmp_path / folder).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / folder / "door.jpg"), face_photo())  # the same name in both
+    result = run("detect_mask_image.py", "--image", tmp_path / "photos", "--output", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert sorted(str(path.relative_to(tmp_path / "out")) for path in (tmp_path / "out").rglob("*.jpg")) == [
+        os.path.join("monday", "door_annotated.jpg"), os.path.join("tuesday", "door_annotated.jpg")]
+
+
+def test_two_photos_that_would_overwrite_each_others_output_are_refused(tmp_path):
+    for folder in ("monday", "tuesday"):
+        (tmp_path / folder).mkdir()
+        cv2.imwrite(str(tmp_path / folder / "door.jpg"), face_photo())
+    result = run("detect_mask_image.py", "--image", tmp_path / "monday" / "door.jpg",
+                 "--image", tmp_path / "tuesday" / "door.jpg", "--output", tmp_path / "out")
+    assert result.returncode == 2
+    message = result.stderr.strip()
+    assert "\n" not in message and "monday" in message and "tuesday" in message and "door_annotated.jpg" in message
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("problem", ["missing image", "text file named .jpg", "missing model", "unopenable video"])
 def test_bad_input_exits_non_zero_naming_it(tmp_path, problem):
     text_file = tmp_path / "notes.jpg"
