@@ -46,8 +46,9 @@ def plan_outputs(inputs, output, many):
     """(image, where its annotated copy goes) for each input; UserError when two would go to the same place."""
     jobs, source_of = [], {}
     for path, name in inputs:
-        target = None if output is None else output_path_for(name, output, many)
-        if target is not None:
+        target = None
+        if output is not None:
+            target = output_path_for(name, output, many)
             if target in source_of:
                 raise UserError(f"{source_of[target]} and {path} would both be annotated into {target}: "
                                 "annotate them in separate runs, or give them different names")
