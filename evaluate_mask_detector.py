@@ -17,6 +17,9 @@ def parse_args():
     add_detector_arguments(parser)
     parser.add_argument("--iou", type=probability, default=0.4,
                         help="overlap for a detection to count as finding a face (default: 0.4)")
+    parser.add_argument("--min-size", type=int, default=0, metavar="PX",
+                        help="annotated faces whose shorter side is under PX pixels are don't-care: not counted, and "
+                             "a detection on them is not false (default: 0, every face counts)")
     parser.add_argument("--output", "-o", type=Path,
                         help="folder for the confusion-matrix PNG and report.json (default: none)")
     parser.add_argument("--json", metavar="PATH", help="write the whole report as JSON to PATH, or - for stdout")
@@ -24,6 +27,23 @@ def parse_args():
     if args.dataset is None and args.scenes is None:
         parser.error("give --dataset, --scenes or both")
     return args
+
+
+def scenes_summary(scenes_dir, scenes):
+    """evaluate_scenes' figures as a few lines of text."""
+    def figure(value):
+        return "-" if value is None else f"{value:.4f}"
+
+    dont_care = f" and {scenes['dont_care_faces']} don't-care" if scenes["dont_care_faces"] else ""
+    bands = ", ".join(f"{band} {figure(size['recall'])} ({size['found']} of {size['faces']})"
+                      for band, size in scenes["recall_by_size"].items())
+    ap = ", ".join(f"{name} {figure(value)}" for name, value in scenes["ap50"].items())
+    return (f"{scenes_dir}: {scenes['images']} images, {scenes['faces']} faces{dont_care}\n"
+            f"  face recall {figure(scenes['face_recall'])}, precision {figure(scenes['precision'])} "
+            f"({scenes['unmatched_detections']} detections matching no face), label accuracy on found faces "
+            f"{figure(scenes['label_accuracy_on_found'])}, end to end {figure(scenes['end_to_end_accuracy'])}\n"
+            f"  recall by size: {bands}\n"
+            f"  AP@0.5: {ap}; mAP@0.5 {figure(scenes['map50'])}")
 
 
 def main():
@@ -44,11 +64,9 @@ def main():
             print(f"{args.dataset}: {report['dataset']['images']} faces, accuracy "
                   f"{report['dataset']['accuracy']:.4f}\n{text}", file=log)
         if args.scenes is not None:
-            scenes = report["scenes"] = evaluate_scenes(detector, args.scenes, args.iou)
-            print(f"{args.scenes}: {scenes['images']} images, {scenes['faces']} faces; face recall "
-                  f"{scenes['face_recall']:.4f}, label accuracy on found faces {scenes['label_accuracy_on_found']:.4f}"
-                  f", end to end {scenes['end_to_end_accuracy']:.4f}, "
-                  f"{scenes['unmatched_detections']} detections matching no face", file=log)
+            scenes = report["scenes"] = evaluate_scenes(detector, args.scenes, detector.classifier.class_names,
+                                                        args.iou, args.min_size)
+            print(scenes_summary(args.scenes, scenes), file=log)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

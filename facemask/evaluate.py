@@ -2,6 +2,7 @@
 classifier, exactly as detect_mask_image.py runs them) on scene photos with PASCAL VOC face boxes.
 """
 import xml.etree.ElementTree as ElementTree
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,10 @@ from facemask import UserError
 from facemask.dataset import load_dataset
 from facemask.images import is_image_file, read_image
 from facemask.report import classification_summary, save_confusion_matrix
+
+SIZE_BANDS = (("small", 32 ** 2), ("medium", 96 ** 2), ("large", float("inf")))  # COCO's, by box area in pixels
+AP_IOU = 0.5  # the overlap at which published results on these data sets count a detection for AP
+PER_IMAGE_KEYS = ("faces", "dont_care", "found", "labelled_right", "detections", "unmatched_detections")
 
 
 def evaluate_crops(classifier, dataset_dir, confusion_matrix_path=None):
@@ -65,35 +70,117 @@ def match_faces(true_boxes, detected_boxes, threshold):
     return pairs
 
 
-def evaluate_scenes(detector, scenes_dir, iou_threshold=0.4):
-    """Face recall, label accuracy on found faces, end-to-end accuracy and unmatched detections over
-    scenes_dir/images + scenes_dir/annotations (PASCAL VOC)."""
+def size_band(box):
+    """COCO's name for the size of a box: small (area under 32²), medium (under 96²) or large."""
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    return next(name for name, limit in SIZE_BANDS if area < limit)
+
+
+def is_counted(label, box, class_names, min_size):
+    """Whether an annotated face counts: a class the model knows, and a shorter side of at least min_size pixels.
+    The others are don't-care: not counted, and a detection on them is not false."""
+    return label in class_names and min(box[2] - box[0], box[3] - box[1]) >= min_size
+
+
+def judge_image(truths, detections, class_names, iou_threshold=0.4, min_size=0):
+    """The figures of one photo: its annotated faces [(label, box)] against the detector's faces (dicts with
+    "box", "label", "confidence" and "face_confidence").
+
+    Faces are found by the one-to-one matching of match_faces at `iou_threshold`. For AP, each class's detections
+    are matched at IoU 0.5 in the order of their score (face confidence × label confidence), each to the unmatched
+    face of its class it overlaps most, as COCO does; `ap_hits[name]` lists (score, whether it hit a face)."""
+    counted = [is_counted(label, box, class_names, min_size) for label, box in truths]
+    pairs = match_faces([box for _, box in truths], [face["box"] for face in detections], iou_threshold)
+    found = [(i, j) for i, j in pairs if counted[i]]
+    on_dont_care = len(pairs) - len(found)
+    judged = {
+        "faces": sum(counted), "dont_care": len(truths) - sum(counted), "found": len(found),
+        "labelled_right": sum(truths[i][0] == detections[j]["label"] for i, j in found),
+        "detections": len(detections) - on_dont_care, "unmatched_detections": len(detections) - len(pairs),
+        "faces_by_size": Counter(size_band(box) for (_, box), care in zip(truths, counted) if care),
+        "found_by_size": Counter(size_band(truths[i][1]) for i, _ in found),
+        "ap_faces": Counter(label for (label, _), care in zip(truths, counted) if care),
+        "ap_hits": {name: [] for name in class_names},
+    }
+    dont_care_boxes = [box for (_, box), care in zip(truths, counted) if not care]
+    for name in class_names:
+        unmatched = [box for (label, box), care in zip(truths, counted) if care and label == name]
+        ranked = sorted((face for face in detections if face["label"] == name), key=score, reverse=True)
+        for face in ranked:
+            overlaps = [iou(face["box"], box) for box in unmatched]
+            if overlaps and max(overlaps) >= AP_IOU:
+                del unmatched[int(np.argmax(overlaps))]
+                judged["ap_hits"][name].append((score(face), True))
+            elif not any(iou(face["box"], box) >= AP_IOU for box in dont_care_boxes):
+                judged["ap_hits"][name].append((score(face), False))
+    return judged
+
+
+def score(face):
+    """How sure the pipeline is that this is a face of this class: the face detector's confidence times the
+    classifier's."""
+    return face["face_confidence"] * face["confidence"]
+
+
+def average_precision(hits, faces):
+    """PASCAL VOC's all-point average precision: the area under the precision-recall curve of the detections
+    (score, hit) ranked by score, with precision made non-increasing; None when there are no faces."""
+    if faces == 0:
+        return None
+    ranked = np.array([hit for _, hit in sorted(hits, key=lambda item: -item[0])], dtype=bool)
+    true_positives, false_positives = np.cumsum(ranked), np.cumsum(~ranked)
+    recall = np.concatenate([[0.0], true_positives / faces])
+    precision = np.concatenate([[1.0], true_positives / np.maximum(true_positives + false_positives, 1)])
+    precision = np.maximum.accumulate(precision[::-1])[::-1]
+    return float(np.sum(np.diff(recall) * precision[1:]))
+
+
+def summarize(judged_images, class_names):
+    """The figures of a set of photos, from judge_image's figures of each."""
+    total = Counter()
+    for judged in judged_images:
+        total.update({key: value for key, value in judged.items() if isinstance(value, int)})
+    faces, found, detections = total["faces"], total["found"], total["detections"]
+    by_size = {}
+    for band, _ in SIZE_BANDS:
+        band_faces = sum(judged["faces_by_size"][band] for judged in judged_images)
+        band_found = sum(judged["found_by_size"][band] for judged in judged_images)
+        by_size[band] = {"faces": band_faces, "found": band_found,
+                         "recall": band_found / band_faces if band_faces else None}
+    ap = {name: average_precision([hit for judged in judged_images for hit in judged["ap_hits"][name]],
+                                  sum(judged["ap_faces"][name] for judged in judged_images))
+          for name in class_names}
+    known = [value for value in ap.values() if value is not None]
+    return {
+        "images": len(judged_images), "faces": faces, "dont_care_faces": total["dont_care"], "found": found,
+        "labelled_right": total["labelled_right"], "detections": detections,
+        "face_recall": found / faces if faces else 0.0,
+        "precision": found / detections if detections else 0.0,
+        "label_accuracy_on_found": total["labelled_right"] / found if found else 0.0,
+        "end_to_end_accuracy": total["labelled_right"] / faces if faces else 0.0,
+        "unmatched_detections": total["unmatched_detections"],
+        "recall_by_size": by_size,
+        "ap50": ap, "map50": sum(known) / len(known) if known else None,
+    }
+
+
+def evaluate_scenes(detector, scenes_dir, class_names, iou_threshold=0.4, min_size=0):
+    """The pipeline's figures on scenes_dir/images + scenes_dir/annotations (PASCAL VOC): face recall (overall
+    and by size), precision, label accuracy on found faces, end-to-end accuracy, AP@0.5 per class and their mean.
+    `detector` is callable on a BGR image and returns faces as MaskDetector does; faces of a class not in
+    `class_names` or smaller than `min_size` are don't-care (see is_counted)."""
     scenes_dir = Path(scenes_dir)
     annotations = sorted((scenes_dir / "annotations").glob("*.xml"))
     if not annotations:
         raise UserError(f"no PASCAL VOC annotations in {scenes_dir / 'annotations'}")
-    faces = found = right = unmatched = 0
-    per_image = {}
+    judged_images, per_image = [], {}
     for annotation in annotations:
         filename, truths = read_voc(annotation)
         image_path = scenes_dir / "images" / filename
         if not is_image_file(image_path) or not image_path.is_file():
             raise UserError(f"{annotation} names an image that is not in {scenes_dir / 'images'}: {filename}")
-        detections = detector(read_image(image_path))
-        pairs = match_faces([box for _, box in truths], [face["box"] for face in detections], iou_threshold)
-        correct = sum(truths[i][0] == detections[j]["label"] for i, j in pairs)
-        faces += len(truths)
-        found += len(pairs)
-        right += correct
-        unmatched += len(detections) - len(pairs)
-        per_image[filename] = {"faces": len(truths), "found": len(pairs), "labelled_right": correct,
-                               "unmatched_detections": len(detections) - len(pairs)}
-    return {
-        "images": len(annotations), "faces": faces, "found": found, "labelled_right": right,
-        "face_recall": found / faces if faces else 0.0,
-        "label_accuracy_on_found": right / found if found else 0.0,
-        "end_to_end_accuracy": right / faces if faces else 0.0,
-        "unmatched_detections": unmatched,
-        "iou_threshold": iou_threshold,
-        "per_image": per_image,
-    }
+        judged = judge_image(truths, detector(read_image(image_path)), class_names, iou_threshold, min_size)
+        judged_images.append(judged)
+        per_image[filename] = {key: judged[key] for key in PER_IMAGE_KEYS}
+    return {**summarize(judged_images, class_names), "iou_threshold": iou_threshold, "min_size": min_size,
+            "per_image": per_image}

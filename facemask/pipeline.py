@@ -1,7 +1,8 @@
 """One pipeline from a BGR frame to its faces: detect, clip, skip faces too small to judge, prepare each face
 exactly as training did, and classify all faces of the frame in one call.
 
-A face is a dict: {"box": [x1, y1, x2, y2] in the frame's pixels, "label": class name, "confidence": 0-1}.
+A face is a dict: {"box": [x1, y1, x2, y2] in the frame's pixels, "label": class name, "confidence": the
+classifier's probability of that class, "face_confidence": the face detector's confidence that it is a face}.
 """
 import threading
 import zlib
@@ -23,10 +24,10 @@ FACE_MARGIN = 0.2
 DEFAULT_CONFIDENCE = 0.25
 
 
-def large_enough(boxes):
-    """The boxes whose sides are both at least MIN_FACE_SIZE pixels."""
-    sizes = boxes[:, 2:] - boxes[:, :2]
-    return boxes[(sizes >= MIN_FACE_SIZE).all(axis=1)]
+def large_enough(boxes, confidences):
+    """The boxes whose sides are both at least MIN_FACE_SIZE pixels, and their confidences."""
+    keep = (boxes[:, 2:] - boxes[:, :2] >= MIN_FACE_SIZE).all(axis=1)
+    return boxes[keep], confidences[keep]
 
 
 def crop_face(frame, box, margin=FACE_MARGIN):
@@ -54,12 +55,13 @@ class MaskDetector:
         self.classifier(np.zeros((1, size, size, 3), np.uint8))
 
     def __call__(self, frame):
-        boxes = large_enough(self.face_detector.detect(frame, self.confidence)[0])
+        boxes, face_confidences = large_enough(*self.face_detector.detect(frame, self.confidence))
         faces = [prepare_face(crop_face(frame, box, self.margin), self.classifier.input_size) for box in boxes]
         probabilities = self.classifier(np.array(faces))
         names = self.classifier.class_names
-        return [{"box": box.tolist(), "label": names[p.argmax()], "confidence": round(float(p.max()), 6)}
-                for box, p in zip(boxes, probabilities)]
+        return [{"box": box.tolist(), "label": names[p.argmax()], "confidence": round(float(p.max()), 6),
+                 "face_confidence": round(float(face_confidence), 6)}
+                for box, face_confidence, p in zip(boxes, face_confidences, probabilities)]
 
 
 def count_labels(faces, class_names):
@@ -85,7 +87,7 @@ class FaceCropper:
         """(the face crop or the whole image, whether a face was found)"""
         if not hasattr(self.local, "detector"):
             self.local.detector = FaceDetector()
-        boxes = large_enough(self.local.detector.detect(image, self.confidence)[0])
+        boxes, _ = large_enough(*self.local.detector.detect(image, self.confidence))
         if len(boxes) == 0:
             return image, False
         low, high = self.margins

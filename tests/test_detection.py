@@ -46,8 +46,9 @@ def test_faces_are_boxed_labelled_and_scored(detector):
     faces = detector(face_photo())
     assert len(faces) == 1
     face = faces[0]
-    assert set(face) == {"box", "label", "confidence"}
+    assert set(face) == {"box", "label", "confidence", "face_confidence"}
     assert face["label"] in detector.classifier.class_names and 0.5 <= face["confidence"] <= 1
+    assert detector.confidence <= face["face_confidence"] <= 1
     assert all(isinstance(value, int) for value in face["box"])
 
 

@@ -7,7 +7,7 @@ import cv2
 import pytest
 from conftest import ROOT, SHARED, face_photo, needs_shared, with_drawn_mask
 
-from facemask.evaluate import iou, match_faces
+from facemask.evaluate import average_precision, iou, judge_image, match_faces, summarize
 
 LEGACY_MODEL = SHARED / "models" / "legacy" / "mask_detector.model"
 
@@ -33,6 +33,54 @@ def test_iou_and_one_detection_per_face():
     assert match_faces([[0, 0, 10, 10]], [[50, 50, 60, 60]], 0.4) == []
 
 
+def face(box, label, confidence=0.9, face_confidence=0.8):
+    return {"box": box, "label": label, "confidence": confidence, "face_confidence": face_confidence}
+
+
+def test_precision_size_bands_dont_care_faces_and_ap_worked_out_by_hand():
+    truths = [("with_mask", [0, 0, 40, 40]),               # A: medium (area 1,600), found
+              ("without_mask", [100, 0, 110, 10]),         # B: 10 px, under --min-size 16: don't-care
+              ("mask_weared_incorrect", [200, 0, 240, 40]),  # C: a class the model does not know: don't-care
+              ("without_mask", [300, 0, 320, 20]),         # D: small (area 400), found with the wrong label
+              ("with_mask", [0, 100, 100, 200])]           # E: large (area 10,000), missed
+    detections = [face([0, 0, 40, 40], "with_mask"),                   # on A: right (score 0.9 × 0.8 = 0.72)
+                  face([100, 0, 110, 10], "without_mask"),             # on B: neither found nor false
+                  face([200, 0, 240, 40], "with_mask"),                # on C: neither found nor false
+                  face([300, 0, 320, 20], "with_mask", 0.6, 0.5),      # on D: found, wrong label (score 0.3)
+                  face([500, 500, 540, 540], "without_mask")]          # on nothing: false
+    judged = judge_image(truths, detections, ["with_mask", "without_mask"], iou_threshold=0.4, min_size=16)
+    figures = summarize([judged], ["with_mask", "without_mask"])
+    assert (figures["faces"], figures["dont_care_faces"], figures["found"], figures["labelled_right"]) == (3, 2, 2, 1)
+    assert (figures["detections"], figures["unmatched_detections"]) == (3, 1)  # 5, less the 2 on don't-care faces
+    assert figures["precision"] == pytest.approx(2 / 3)
+    assert figures["face_recall"] == pytest.approx(2 / 3)
+    assert figures["end_to_end_accuracy"] == pytest.approx(1 / 3)
+    assert {band: (size["faces"], size["found"]) for band, size in figures["recall_by_size"].items()} == {
+        "small": (1, 1), "medium": (1, 1), "large": (1, 0)}
+    # with_mask: faces A and E; its detections ranked: on A (hit, 0.72), on D (a without_mask face: miss, 0.3);
+    # the one on C is ignored. Recall 1/2 at precision 1, so AP = 0.5.
+    # without_mask: face D; its only counted detection hits nothing, so AP = 0.
+    assert figures["ap50"] == pytest.approx({"with_mask": 0.5, "without_mask": 0.0})
+    assert figures["map50"] == pytest.approx(0.25)
+
+
+def test_average_precision_worked_out_by_hand():
+    # 3 faces; ranked hits T, F, T: recall 1/3, 1/3, 2/3 at precision 1, 1/2, 2/3. Made non-increasing, the
+    # precision at recall 1/3 is 1 and at 2/3 is 2/3: AP = 1/3 × 1 + 1/3 × 2/3 = 5/9.
+    assert average_precision([(0.7, True), (0.9, True), (0.8, False)], 3) == pytest.approx(5 / 9)
+    assert average_precision([], 2) == 0
+    assert average_precision([(0.5, False)], 0) is None  # no face of the class: no AP
+
+
+def test_a_second_detection_of_one_face_is_false():
+    truths = [("with_mask", [0, 0, 40, 40])]
+    detections = [face([0, 0, 40, 40], "with_mask"), face([2, 2, 42, 42], "with_mask", face_confidence=0.5)]
+    figures = summarize([judge_image(truths, detections, ["with_mask", "without_mask"])], ["with_mask", "without_mask"])
+    assert (figures["found"], figures["detections"], figures["precision"]) == (1, 2, 0.5)
+    assert figures["ap50"]["with_mask"] == 1.0  # the duplicate ranks below the hit
+    assert figures["ap50"]["without_mask"] is None and figures["map50"] == 1.0
+
+
 def test_scenes_figures_worked_out_by_hand(tmp_path):
     (tmp_path / "images").mkdir()
     (tmp_path / "annotations").mkdir()
@@ -52,7 +100,11 @@ def test_scenes_figures_worked_out_by_hand(tmp_path):
     assert scenes["face_recall"] == pytest.approx(2 / 3)
     assert scenes["label_accuracy_on_found"] == pytest.approx(1 / 2)
     assert scenes["end_to_end_accuracy"] == pytest.approx(1 / 3)
-    assert scenes["unmatched_detections"] == 0
+    assert scenes["unmatched_detections"] == 0 and scenes["precision"] == 1
+    # With --min-size 60, the 50×60 box on the flag is don't-care: two faces, both found.
+    result = run("--scenes", tmp_path, "--json", "-", "--confidence", 0.5, "--min-size", 60)
+    scenes = json.loads(result.stdout)["scenes"]
+    assert (scenes["faces"], scenes["dont_care_faces"], scenes["found"], scenes["face_recall"]) == (2, 1, 2, 1)
 
 
 def test_dataset_report_and_confusion_matrix(tmp_path, mask_dataset):
