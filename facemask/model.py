@@ -19,8 +19,9 @@ from facemask.images import IMAGE_SIZE
 POOLING = {1: {"pool_size": (7, 7)}, 3: {"pool_size": (3, 3), "strides": (2, 2)}}
 
 
-def load_base(base_weights="imagenet"):
-    """MobileNetV2 without its top: `imagenet` (Keras' download), `none` (random), or a local .h5 file."""
+def load_base(base_weights="imagenet", input_shape=(IMAGE_SIZE, IMAGE_SIZE, 3)):
+    """MobileNetV2 without its top: `imagenet` (Keras' download), `none` (random), or a local .h5 file.
+    `input_shape` (None, None, 3) makes it take images of any size, as a detector's backbone."""
     if base_weights == "none":
         weights = None
     elif base_weights == "imagenet":
@@ -31,8 +32,7 @@ def load_base(base_weights="imagenet"):
             raise UserError(f"--base-weights file not found: {weights}")
         weights = str(weights)
     try:
-        return keras.applications.MobileNetV2(input_shape=(IMAGE_SIZE, IMAGE_SIZE, 3), include_top=False,
-                                              weights=weights)
+        return keras.applications.MobileNetV2(input_shape=input_shape, include_top=False, weights=weights)
     except Exception as error:
         if base_weights == "imagenet":
             raise UserError("could not download the MobileNetV2 ImageNet weights (offline?): pass "

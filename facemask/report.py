@@ -1,4 +1,4 @@
-"""Figures and reports of a classifier: the classification report, the confusion matrix, training curves."""
+"""Figures and reports of training: the classification report, the confusion matrix, training curves."""
 import io
 
 import matplotlib
@@ -39,6 +39,20 @@ def save_training_curves(history, path):
         axes.set_xlabel("epoch")
         axes.set_title(metric.capitalize())
         axes.legend()
+    save_figure(figure, path)
+
+
+def save_loss_curve(losses, path, window=100):
+    """A training loss per step, with its mean over the last `window` steps."""
+    figure, axes = plt.subplots(figsize=(6, 4))
+    steps = np.arange(1, len(losses) + 1)
+    axes.plot(steps, losses, alpha=0.3, label="loss per step")
+    running = np.convolve(losses, np.ones(window) / window, mode="valid") if len(losses) >= window else losses
+    axes.plot(steps[len(steps) - len(running):], running, label=f"mean of {min(window, len(losses))} steps")
+    axes.set_xlabel("step")
+    axes.set_yscale("log")
+    axes.set_title("Training loss")
+    axes.legend()
     save_figure(figure, path)
 
 

@@ -59,7 +59,9 @@ def quiet_stderr():
         os.close(saved)
 
 
-def load_interpreter(model_content=None, model_path=None, threads=None):
+def load_interpreter(model_content=None, model_path=None, threads=None, input_shape=None):
+    """A LiteRT interpreter, its tensors allocated; `input_shape` first sets the shape of a model whose input
+    takes any size."""
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:  # the interpreter that ships inside TensorFlow works the same, it only starts slower
@@ -67,6 +69,8 @@ def load_interpreter(model_content=None, model_path=None, threads=None):
     with quiet_stderr():
         interpreter = Interpreter(model_content=model_content, model_path=model_path,
                                   num_threads=threads or os.cpu_count())
+        if input_shape is not None:
+            interpreter.resize_tensor_input(interpreter.get_input_details()[0]["index"], input_shape)
         interpreter.allocate_tensors()
     return interpreter
 

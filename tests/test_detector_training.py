@@ -1,0 +1,98 @@
+"""Training our face detector: matching boxes to anchors, the training crops, composed scenes, and a short real
+training run on made-up scenes."""
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from conftest import IMAGENET_WEIGHTS, ROOT, face_photo, needs_shared, with_drawn_mask
+
+from facemask.detector_training import match_anchors, random_crop
+from facemask.mobilenet_detector import decode, make_anchors
+from facemask.scenes import close_up, crowd, hidden_share
+
+FACE_BOX = np.array([[150.0, 120, 360, 400]])  # Grace Hopper's face in grace_hopper.jpg, roughly
+
+
+def test_each_face_gets_its_anchors_and_the_rest_is_background_or_ignored():
+    anchors = make_anchors(128, 128)
+    face = [30.0, 30, 60, 66]
+    targets = match_anchors(anchors, [face], ignored=[[100.0, 100, 104, 104]])
+    positive = targets[:, 0] == 1
+    assert positive.sum() >= 1
+    # every positive anchor's offsets decode back to the face
+    np.testing.assert_allclose(decode(targets[positive, 1:], anchors[positive]), [face] * positive.sum(), atol=1e-4)
+    assert (targets[:, 0] == 0).sum() > 0.9 * len(anchors)  # most of the frame is background
+    # a face too small for any anchor still gets its best one
+    tiny = match_anchors(anchors, [[10.0, 10, 14, 14]])
+    assert (tiny[:, 0] == 1).sum() == 1
+
+
+def test_a_crop_keeps_the_faces_inside_it_and_ignores_those_cut_or_too_small():
+    rng = np.random.default_rng(0)
+    image = np.zeros((400, 400, 3), np.uint8)
+    faces = np.array([[100.0, 100, 200, 200], [390, 10, 420, 40], [300, 300, 303, 303]])
+    crop, good, ignored = random_crop(image, faces, 384, rng, scale_range=(1, 1))
+    assert crop.shape == (384, 384, 3)
+    assert len(good) + len(ignored) <= 3 and all((box >= 0).all() and (box <= 384).all() for box in good)
+    sides = np.concatenate([good, ignored])[:, 2:] - np.concatenate([good, ignored])[:, :2]
+    assert (sides >= 0).all()
+
+
+def test_composed_scenes_put_the_face_box_on_the_face():
+    rng = np.random.default_rng(1)
+    photo = face_photo()
+    background = np.full((300, 400, 3), 90, np.uint8)
+    for _ in range(5):
+        frame, box = close_up(photo, FACE_BOX, background, rng)
+        x1, y1, x2, y2 = box[0].round().astype(int)
+        # the box holds the face's pixels (Grace Hopper's skin), not the grey background
+        assert np.abs(frame[y1:y2, x1:x2].astype(int) - 90).mean() > 20
+        assert frame.shape[0] >= (y2 - y1) * 0.99
+    scene, boxes = crowd(background, np.array([[10.0, 10, 50, 50]]), [(photo, FACE_BOX)], rng, count=3)
+    assert scene.shape == background.shape and 1 <= len(boxes) <= 4
+    assert hidden_share([0, 0, 10, 10], [5, 0, 20, 10]) == 0.5
+
+
+def make_scenes(folder, count, rng):
+    """Scene photos with Grace Hopper's face, bare or masked, pasted at random sizes and places on textured
+    backgrounds, with PASCAL VOC boxes."""
+    (folder / "images").mkdir(parents=True)
+    (folder / "annotations").mkdir()
+    photo = face_photo()
+    faces = [photo[120:400, 150:360], with_drawn_mask(photo)[120:400, 150:360]]
+    for index in range(count):
+        noise = rng.integers(0, 255, (12, 16, 3)).astype(np.uint8)
+        scene = cv2.resize(noise, (320, 240), interpolation=cv2.INTER_CUBIC)
+        objects = ""
+        for slot in range(2):
+            width = int(rng.integers(40, 90))
+            height = int(width * 280 / 210)
+            x, y = int(slot * 160 + rng.integers(0, 160 - width)), int(rng.integers(0, 240 - height))
+            scene[y:y + height, x:x + width] = cv2.resize(faces[(index + slot) % 2], (width, height))
+            objects += (f"<object><name>face</name><bndbox><xmin>{x}</xmin><ymin>{y}</ymin><xmax>{x + width}</xmax>"
+                        f"<ymax>{y + height}</ymax></bndbox></object>")
+        cv2.imwrite(str(folder / "images" / f"{index}.jpg"), scene)
+        (folder / "annotations" / f"{index}.xml").write_text(
+            f"<annotation><filename>{index}.jpg</filename>{objects}</annotation>")
+
+
+@needs_shared
+def test_a_short_training_run_learns_to_find_the_faces(tmp_path):
+    make_scenes(tmp_path / "scenes", 16, np.random.default_rng(2))
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "train_face_detector.py"), "--scenes", tmp_path / "scenes", "--output",
+         tmp_path / "detector", "--base-weights", IMAGENET_WEIGHTS, "--steps", "300", "--batch-size", "4",
+         "--crop-size", "256", "--val-split", "0.25", "--lr", "2e-3"],
+        capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-2000:]
+    output = tmp_path / "detector"
+    assert {path.name for path in output.iterdir()} >= {"face_detector.tflite", "face_detector.keras", "loss.png",
+                                                      "training_metadata.json"}
+    validation = json.loads((output / "training_metadata.json").read_text())["validation"]
+    # 4 held-out photos, 8 faces: an untrained head finds none (it starts at 1% confidence everywhere)
+    assert validation["faces"] == 8
+    assert validation["face_recall"] >= 0.75 and validation["precision"] >= 0.5, validation
+
