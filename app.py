@@ -32,13 +32,17 @@ def main():
     from facemask.pipeline import MaskDetector
     from facemask.web import build_app
 
+    def make_detector(name):
+        detector = MaskDetector(args.model, args.face if name == args.detector else None, margin=args.margin,
+                                face_detector=name)
+        detector.warm_up()
+        return detector
+
     try:
-        detector = MaskDetector(args.model, args.face, args.confidence, margin=args.margin)
+        app, examples = build_app(make_detector, args.detector, args.confidence)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
-    detector.warm_up()
-    app, examples = build_app(detector)  # the made examples' folder lasts as long as `examples` does
     try:
         _, url, _ = app.launch(server_name=args.host, server_port=args.port, share=False, footer_links=[],
                                quiet=True, prevent_thread_lock=True)

@@ -35,7 +35,8 @@ def main():
     from facemask.pipeline import MaskDetector
 
     try:
-        make_detector = partial(MaskDetector, args.model, args.face, args.confidence, margin=args.margin)
+        make_detector = partial(MaskDetector, args.model, args.face, args.confidence, margin=args.margin,
+                                face_detector=args.detector)
         annotate_photos(make_detector, args.image, args.output, args.json, args.show, args.workers)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)

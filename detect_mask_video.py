@@ -27,7 +27,8 @@ def main():
     from facemask.video import load_detectors, run_video
 
     try:
-        detectors = load_detectors(args.model, args.face, args.confidence, margin=args.margin)
+        detectors = load_detectors(args.model, args.face, args.confidence, margin=args.margin,
+                                   face_detector=args.detector)
         totals = run_video(detectors, args.input, args.output, args.json_lines, display=not args.no_display,
                            read_timeout=args.read_timeout)
     except UserError as error:

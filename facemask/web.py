@@ -104,19 +104,42 @@ def uploaded_path(preprocess, payload):
     return payload.path
 
 
-def build_app(detector):
-    """The Gradio page around `annotate`. Returns (the gr.Blocks app, the folder of made examples to keep)."""
+def build_app(make_detector, detector_name, confidence=None):
+    """The Gradio page around `annotate`, with the face detector `detector_name` chosen at first and
+    `make_detector(name)` making a MaskDetector for another choice (each made once, when first chosen).
+    Returns (the gr.Blocks app, the folder of made examples to keep)."""
     import gradio as gr
 
-    lock = threading.Lock()  # one MaskDetector for all requests; its confidence is set per request
+    from facemask.pipeline import FACE_DETECTORS
 
-    def on_input(path, confidence):
+    detectors = {detector_name: make_detector(detector_name)}
+    lock = threading.Lock()  # the MaskDetectors serve one request at a time; the confidence is set per request
+
+    def detector_for(name):
+        if name not in detectors:
+            detectors[name] = make_detector(name)
+        return detectors[name]
+
+    def on_input(path, name, confidence):
         with lock:
-            image, rows, message = annotate(detector, path, confidence)
+            try:
+                image, rows, message = annotate(detector_for(name), path, confidence)
+            except UserError as error:  # the chosen detector's files are missing or damaged
+                image, rows, message = None, [], str(error)
         return image, rows, f"### {message}"
+
+    def on_detector(path, name):
+        """Another detector: its own default confidence, and the photo again."""
+        with lock:
+            try:
+                default = detector_for(name).face_detector.default_confidence
+            except UserError:
+                default = None
+        return *on_input(path, name, default), default
 
     examples = tempfile.TemporaryDirectory(prefix="facemask-examples-")
     gallery = make_examples(examples.name)
+    first_confidence = detectors[detector_name].confidence if confidence is None else confidence
     # Gradio keeps every upload and result in its cache folder: an hour is enough for a demo.
     with gr.Blocks(title="Face-mask detector", delete_cache=(3600, 3600)) as app:
         gr.Markdown("# Face-mask detector\nUpload a photo or take a webcam snapshot: each face found is boxed and "
@@ -125,7 +148,9 @@ def build_app(detector):
             with gr.Column():
                 photo = gr.Image(label="Photo", sources=["upload", "webcam"], type="filepath", elem_id="photo")
                 photo.preprocess = functools.partial(uploaded_path, photo.preprocess)
-                confidence = gr.Slider(0.05, 1.0, value=detector.confidence, step=0.05,
+                detector = gr.Dropdown(list(FACE_DETECTORS), value=detector_name, label="Face detector",
+                                       info="the README compares them", elem_id="detector")
+                confidence = gr.Slider(0.05, 1.0, value=first_confidence, step=0.05,
                                        label="Face-detector confidence",
                                        info="lower finds more faces, and more things that are not faces")
             with gr.Column():
@@ -135,7 +160,8 @@ def build_app(detector):
         table = gr.Dataframe(headers=COLUMNS, datatype="str", interactive=False, label="Faces", elem_id="faces")
         gr.Examples([[str(path)] for path in gallery], inputs=[photo], label="Examples: click one")
         outputs = [result, table, summary]
-        photo.change(on_input, [photo, confidence], outputs)
+        photo.change(on_input, [photo, detector, confidence], outputs)
+        detector.change(on_detector, [photo, detector], outputs + [confidence])
         # While dragging, only the newest value waits for its turn: the page follows the slider, never lags behind.
-        confidence.change(on_input, [photo, confidence], outputs, trigger_mode="always_last")
+        confidence.change(on_input, [photo, detector, confidence], outputs, trigger_mode="always_last")
     return app, examples

@@ -237,6 +237,11 @@ def test_the_page_annotates_an_uploaded_photo_in_a_real_browser(app_url, page, t
     slider_box.fill("0.95")  # the masked face's detection confidence is about 0.9
     wait_for_summary(page, "1 face: 0 mask, 1 no mask")
 
+    page.locator("#detector input").click()  # another face detector: the photo again, at its own default
+    page.get_by_role("option", name="blazeface", exact=True).click()
+    wait_for_summary(page, "2 faces: 1 mask, 1 no mask")
+    assert float(slider_box.input_value()) == 0.5
+
     page.locator("button.gallery-item").nth(2).click()  # the example without a face
     wait_for_summary(page, "No face found.")
     assert table_rows(page) == []

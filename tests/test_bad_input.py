@@ -507,3 +507,23 @@ def test_a_model_cut_anywhere_is_a_user_error(share):
             model.write_bytes(data[:int(len(data) * share)])
             with pytest.raises(UserError, match=source.name):
                 Classifier(model)
+
+
+DETECTOR_FILES = {"ssd": "res10_300x300_ssd_iter_140000.caffemodel", "blazeface": "face_detection_short_range.tflite",
+                  "mobilenet": "face_detector.tflite", "mobilenet+blazeface": "face_detector.tflite"}
+
+
+@pytest.mark.parametrize("detector", list(DETECTOR_FILES))
+@pytest.mark.parametrize("problem", ["missing", "damaged"])
+def test_a_face_detector_whose_file_is_missing_or_damaged_is_named(tmp_path, detector, problem):
+    cv2.imwrite(str(tmp_path / "grace.jpg"), face_photo())
+    folder = tmp_path / "detector"
+    folder.mkdir()
+    name = DETECTOR_FILES[detector]
+    if problem == "damaged":
+        (folder / "deploy.prototxt").write_text("name: 'not the SSD'\n")
+        (folder / name).write_bytes(b"TFL3" + bytes(64))  # cut short
+    result = run("detect_mask_image.py", "--image", tmp_path / "grace.jpg", "--detector", detector, "--face", folder)
+    assert_one_line_error(result, name)
+    said = {"missing": ("not found", "no such file"), "damaged": ("damaged",)}[problem]
+    assert any(words in result.stderr for words in said), result.stderr

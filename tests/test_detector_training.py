@@ -96,3 +96,9 @@ def test_a_short_training_run_learns_to_find_the_faces(tmp_path):
     assert validation["faces"] == 8
     assert validation["face_recall"] >= 0.75 and validation["precision"] >= 0.5, validation
 
+    # the detector loads and finds the faces in the detection script
+    scene = tmp_path / "scenes" / "images" / "0.jpg"
+    found = subprocess.run([sys.executable, str(ROOT / "detect_mask_image.py"), "--image", scene, "--detector",
+                            "mobilenet", "--face", output, "--json", "-"], capture_output=True, text=True)
+    assert found.returncode == 0, found.stderr
+    assert len(json.loads(found.stdout)[str(scene)]) >= 1
