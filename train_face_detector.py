@@ -20,7 +20,7 @@ def parse_args():
                         help="folder for face_detector.tflite, .keras and the reports (default: face_detector_model/)")
     parser.add_argument("--base-weights", default="imagenet",
                         help="MobileNetV2 weights: imagenet (downloaded by Keras), none, or a local .h5 file")
-    parser.add_argument("--steps", type=int, default=6000, help="training steps (default: 6000)")
+    parser.add_argument("--steps", type=int, default=10000, help="training steps (default: 10000)")
     parser.add_argument("--batch-size", type=int, default=8, help="crops per step (default: 8)")
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam's peak learning rate (default: 1e-3)")
     parser.add_argument("--crop-size", type=int, default=384,

@@ -25,7 +25,7 @@ from facemask.mobilenet_detector import SCALES, encode, input_scale, make_anchor
 from facemask.scenes import find_face_boxes, read_scenes, scene_sampler
 
 TAPS = ("block_6_expand_relu", "block_13_expand_relu", "out_relu")  # strides 8, 16, 32
-FROZEN_BLOCKS = ("Conv1", "bn_Conv1", "expanded_conv", "block_1", "block_2")  # strides 2 and 4: generic edges
+FROZEN_BLOCKS = ("Conv1", "bn_Conv1", "expanded_conv_", "block_1_", "block_2_")  # strides 2 and 4: generic edges
 WIDTH = 96  # channels of the pyramid and the head
 PRIOR = 0.01  # the face probability the head starts from, as RetinaNet: the loss is not swamped at first
 POSITIVE_IOU, NEGATIVE_IOU = 0.5, 0.4  # anchor-to-face overlaps: a face above the one, background below the other
@@ -159,8 +159,14 @@ def random_crop(image, faces, crop_size, rng, scale_range=(0.6, 1.6)):
 
 
 def camera_effects(image, rng):
-    """What cameras and light do to a frame, at random: brightness, contrast and colour always; a third of the
-    time a gamma (dim rooms, backlight), a fifth of the time blur or sensor noise, a third JPEG artefacts."""
+    """What cameras and light do to a frame, at random: brightness, contrast and colour always; a quarter of the
+    time a low resolution (a cheap webcam's frame enlarged), a third a gamma (dim rooms, backlight), a fifth blur
+    or sensor noise, a third JPEG artefacts."""
+    if rng.random() < 0.25:
+        height, width = image.shape[:2]
+        factor = rng.uniform(1.5, 3)
+        small = cv2.resize(image, (round(width / factor), round(height / factor)), interpolation=cv2.INTER_AREA)
+        image = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
     image = image.astype(np.float32)
     image = (image - 128) * rng.uniform(0.7, 1.3) + 128 + rng.uniform(-30, 30)
     gray = image.mean(axis=2, keepdims=True)
@@ -206,7 +212,7 @@ class DetectorOptions:
     faces: Path = None
     output: Path = Path("face_detector_model")
     base_weights: str = "imagenet"
-    steps: int = 6000
+    steps: int = 10000
     batch_size: int = 8
     lr: float = 1e-3
     crop_size: int = 384

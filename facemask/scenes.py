@@ -36,9 +36,9 @@ def read_scenes(folder):
 
 
 def find_face_boxes(folder, face_finder):
-    """The face photos under `folder` (searched recursively) with the box of their face: a list of (BGR image no
-    larger than LONGEST_FACE_PHOTO, (1, 4) box), and the number of photos skipped (unreadable, or no face found).
-    `face_finder` is a BlazeFace."""
+    """The face photos under `folder` (searched recursively) with the boxes of their faces: a list of (BGR image
+    no larger than LONGEST_FACE_PHOTO, (n, 4) boxes, the photo's subject first), and the number of photos
+    skipped (unreadable, or no face found). `face_finder` is a BlazeFace."""
     paths = sorted(path for path in folder.rglob("*") if path.is_file() and is_image_file(path))
     if not paths:
         raise UserError(f"no face photos in {folder}")
@@ -51,26 +51,24 @@ def find_face_boxes(folder, face_finder):
             continue
         scale = min(1.0, LONGEST_FACE_PHOTO / max(image.shape[:2]))
         image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
-        box = face_box(image, face_finder)
-        if box is None:
+        boxes = face_boxes(image, face_finder)
+        if len(boxes) == 0:
             skipped += 1
         else:
-            found.append((image, box[np.newaxis]))
+            found.append((image, boxes))
     return found, skipped
 
 
-def face_box(image, face_finder, confidence=0.5):
-    """The box of the most confident face BlazeFace finds in a face photo, drawn the annotators' way; None if
-    none. The photo is framed by a grey border first: BlazeFace misses faces that fill the whole frame."""
+def face_boxes(image, face_finder, confidence=0.5):
+    """The boxes of the faces BlazeFace finds in a face photo, most confident first, drawn the annotators' way:
+    an (n, 4) array. The photo is framed by a grey border first: BlazeFace misses faces that fill the frame."""
     border = round(0.25 * max(image.shape[:2]))
     framed = cv2.copyMakeBorder(image, border, border, border, border, cv2.BORDER_CONSTANT, value=(127, 127, 127))
-    boxes, _ = face_finder.detect(framed, confidence)
-    if len(boxes) == 0:
-        return None
-    x1, y1, x2, y2 = boxes[0] - border
-    height = (y2 - y1) * FACE_BOX_STRETCH
-    centre = (y1 + y2) / 2 + FACE_BOX_SHIFT * (y2 - y1)
-    return np.array([x1, centre - height / 2, x2, centre + height / 2], float)
+    boxes = face_finder.detect(framed, confidence)[0].astype(float).reshape(-1, 4) - border
+    heights = (boxes[:, 3] - boxes[:, 1]) * FACE_BOX_STRETCH
+    centres = (boxes[:, 1] + boxes[:, 3]) / 2 + FACE_BOX_SHIFT * (boxes[:, 3] - boxes[:, 1])
+    boxes[:, 1], boxes[:, 3] = centres - heights / 2, centres + heights / 2
+    return boxes
 
 
 def soft_oval(height, width, box, grow):
@@ -87,35 +85,45 @@ def blend(scene, patch, alpha):
     return (patch * alpha + scene * (1 - alpha)).astype(np.uint8)
 
 
-def close_up(face_photo, box, background, rng):
-    """A webcam-like frame: the face filling 35 to 100% of its height, in front of a background photo; half the
-    time the face photo's edges fade into it. Returns (frame, (1, 4) box)."""
-    face_width, face_height = box[0, 2] - box[0, 0], box[0, 3] - box[0, 1]
+def close_up(face_photo, boxes, background, background_faces, rng):
+    """A webcam-like frame: the photo's subject (boxes[0]) filling 35 to 100% of its height, in front of a
+    background photo squeezed to the frame; half the time only the subject's face is kept, fading into the
+    background. Returns (frame, boxes): every face that shows, the background's too."""
+    subject = boxes[0]
+    face_width, face_height = subject[2] - subject[0], subject[3] - subject[1]
     frame_height = max(face_height, face_width) / rng.uniform(0.35, 1.0)
     frame_width = frame_height * rng.uniform(0.8, 1.35)
-    left = (box[0, 0] + box[0, 2] - frame_width) / 2 + rng.uniform(-0.3, 0.3) * (frame_width - face_width)
-    top = (box[0, 1] + box[0, 3] - frame_height) / 2 + rng.uniform(-0.3, 0.3) * (frame_height - face_height)
+    left = (subject[0] + subject[2] - frame_width) / 2 + rng.uniform(-0.3, 0.3) * (frame_width - face_width)
+    top = (subject[1] + subject[3] - frame_height) / 2 + rng.uniform(-0.3, 0.3) * (frame_height - face_height)
     size = (round(frame_width), round(frame_height))
     move = np.float32([[1, 0, -left], [0, 1, -top]])
     face = cv2.warpAffine(face_photo, move, size, borderMode=cv2.BORDER_REPLICATE)
     alpha = cv2.warpAffine(np.ones(face_photo.shape[:2], np.float32), move, size)[..., np.newaxis]
-    moved = box - [left, top, left, top]
+    moved = boxes - [left, top, left, top]
+    cover = np.array([-left, -top, face_photo.shape[1] - left, face_photo.shape[0] - top])  # the photo's place
     if rng.random() < 0.5:
         alpha = alpha * soft_oval(size[1], size[0], moved[0], grow=0.6)
-    return blend(cv2.resize(background, size), face, alpha), moved
+        moved = moved[:1]
+        width, height = moved[0, 2:] - moved[0, :2]
+        cover = moved[0] + 0.4 * np.array([-width, -height, width, height])  # where the photo shows at least half
+    scale = np.array([size[0] / background.shape[1], size[1] / background.shape[0]] * 2)
+    behind = [face * scale for face in background_faces if hidden_share(face * scale, cover) < 0.3]
+    frame = blend(cv2.resize(background, size), face, alpha)
+    return frame, np.concatenate([moved, np.reshape(behind, (-1, 4))])
 
 
 def crowd(scene, scene_faces, face_photos, rng, count):
-    """`count` face photos pasted into a scene photo, each face 12 pixels to a third of the photo's shorter side
-    wide, blended softly; the scene's own faces mostly hidden by one are dropped. Returns (scene, boxes)."""
+    """`count` face photos' subjects pasted into a scene photo, each face 12 pixels to a third of the photo's
+    shorter side wide, fading into it; the scene's own faces mostly hidden by one are dropped. Returns (scene,
+    boxes)."""
     scene = scene.copy()
     height, width = scene.shape[:2]
     boxes = list(scene_faces)
     for index in rng.integers(0, len(face_photos), count):
-        photo, box = face_photos[index]
-        scale = rng.uniform(12, max(13, min(height, width) / 3)) / (box[0, 2] - box[0, 0])
+        photo, photo_faces = face_photos[index]
+        scale = rng.uniform(12, max(13, min(height, width) / 3)) / (photo_faces[0, 2] - photo_faces[0, 0])
         small = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        small_box = box[0] * scale
+        small_box = photo_faces[0] * scale
         x = rng.uniform(-small_box[0], width - small_box[2])
         y = rng.uniform(-small_box[1], height - small_box[3])
         move = np.float32([[1, 0, x], [0, 1, y]])
@@ -143,7 +151,7 @@ def scene_sampler(scenes, face_photos, composed_share=0.5):
             return scenes[rng.integers(len(scenes))]
         background, background_faces = scenes[rng.integers(len(scenes))]
         if draw < composed_share / 2:
-            photo, box = face_photos[rng.integers(len(face_photos))]
-            return close_up(photo, box, background, rng)
+            photo, boxes = face_photos[rng.integers(len(face_photos))]
+            return close_up(photo, boxes, background, background_faces, rng)
         return crowd(background, background_faces, face_photos, rng, count=rng.integers(1, 6))
     return sample

@@ -6,7 +6,6 @@ import sys
 
 import cv2
 import numpy as np
-import pytest
 from conftest import IMAGENET_WEIGHTS, ROOT, face_photo, needs_shared, with_drawn_mask
 
 from facemask.detector_training import match_anchors, random_crop
@@ -41,18 +40,28 @@ def test_a_crop_keeps_the_faces_inside_it_and_ignores_those_cut_or_too_small():
     assert (sides >= 0).all()
 
 
-def test_composed_scenes_put_the_face_box_on_the_face():
+def test_composed_scenes_put_the_face_box_on_the_face_and_keep_the_faces_that_show():
     rng = np.random.default_rng(1)
     photo = face_photo()
     background = np.full((300, 400, 3), 90, np.uint8)
-    for _ in range(5):
-        frame, box = close_up(photo, FACE_BOX, background, rng)
-        x1, y1, x2, y2 = box[0].round().astype(int)
-        # the box holds the face's pixels (Grace Hopper's skin), not the grey background
+    background_face = np.array([10.0, 10, 50, 50])
+    for _ in range(6):
+        frame, boxes = close_up(photo, FACE_BOX, background, [background_face], rng)
+        x1, y1, x2, y2 = boxes[0].round().astype(int)
+        # the first box holds the face's pixels (Grace Hopper's skin), not the grey background
         assert np.abs(frame[y1:y2, x1:x2].astype(int) - 90).mean() > 20
         assert frame.shape[0] >= (y2 - y1) * 0.99
-    scene, boxes = crowd(background, np.array([[10.0, 10, 50, 50]]), [(photo, FACE_BOX)], rng, count=3)
-    assert scene.shape == background.shape and 1 <= len(boxes) <= 4
+        # the background's face is boxed wherever it still shows, scaled with the background
+        scaled = background_face * np.array([frame.shape[1] / 400, frame.shape[0] / 300] * 2)
+        shown = [box for box in boxes[1:] if np.allclose(box, scaled, atol=1)]
+        assert len(boxes) == 1 + len(shown)
+    for _ in range(6):
+        scene, boxes = crowd(background, np.array([background_face]), [(photo, FACE_BOX)], rng, count=3)
+        assert scene.shape == background.shape and 1 <= len(boxes) <= 4
+        # each box is the background's face or a pasted one, 12 pixels to a third of the scene's height wide
+        widths = boxes[:, 2] - boxes[:, 0]
+        pasted = (widths >= 12 - 1e-6) & (widths <= 100 + 1e-6) & ~np.all(boxes == background_face, axis=1)
+        assert pasted.sum() >= 1 and all(np.allclose(box, background_face) for box in boxes[~pasted])
     assert hidden_share([0, 0, 10, 10], [5, 0, 20, 10]) == 0.5
 
 
