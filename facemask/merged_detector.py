@@ -8,7 +8,7 @@ detector's default it was.
 """
 import numpy as np
 
-from facemask.mobilenet_detector import non_maximum_suppression
+from facemask.boxes import non_maximum_suppression
 
 MERGE_IOU = 0.3  # two detectors' boxes of one face overlap more than this (their boxes are drawn differently)
 

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from facemask import UserError
+from facemask.boxes import non_maximum_suppression
 from facemask.files import input_problem
 from facemask.runtime import load_interpreter
 
@@ -95,16 +96,6 @@ def prepare(frame, input_size):
     return tensor, scale
 
 
-def non_maximum_suppression(boxes, scores, iou_threshold=NMS_IOU):
-    """Indices of the boxes kept, most confident first: a box is dropped when it overlaps a kept, more
-    confident one by more than iou_threshold."""
-    if len(boxes) == 0:
-        return np.empty(0, dtype=int)
-    rectangles = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
-    kept = np.asarray(cv2.dnn.NMSBoxes(rectangles.tolist(), scores.tolist(), 0.0, iou_threshold), dtype=int)
-    return kept.ravel()
-
-
 def sigmoid(logits):
     return 1 / (1 + np.exp(-np.clip(logits, -50, 50)))
 
@@ -117,7 +108,7 @@ def faces_from_outputs(outputs, anchors, scale, frame_shape, min_confidence):
     scores = sigmoid(outputs[:, 0])
     candidates = np.flatnonzero(scores >= min_confidence)
     boxes = decode(outputs[candidates, 1:], anchors[candidates]) / scale
-    keep = non_maximum_suppression(boxes, scores[candidates])
+    keep = non_maximum_suppression(boxes, scores[candidates], NMS_IOU)
     boxes = np.clip(np.round(boxes[keep]), 0, [width, height, width, height]).astype(int).reshape(-1, 4)
     return boxes, scores[candidates][keep].astype(float)
 
@@ -128,7 +119,7 @@ class MobileNetDetector:
 
     default_confidence = 0.5
 
-    def __init__(self, model_dir=None, threads=None, input_size=DEFAULT_INPUT_SIZE):
+    def __init__(self, model_dir=None, threads=None, input_size=None):
         model_path = Path(model_dir or MODEL_FOLDER) / MODEL_NAME
         problem = input_problem(model_path)
         if problem is not None:
@@ -142,7 +133,7 @@ class MobileNetDetector:
         if len(inputs) != 1 or len(outputs) != 1 or outputs[0]["shape"][-1] != 5:
             raise UserError(f"{model_path} is not a face detector of train_face_detector.py")
         self.input_index, self.output_index = inputs[0]["index"], outputs[0]["index"]
-        self.model_path, self.input_size = model_path, input_size
+        self.model_path, self.input_size = model_path, input_size or DEFAULT_INPUT_SIZE
         self.shape, self.anchors = None, None
 
     def raw_outputs(self, tensor):
