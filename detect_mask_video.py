@@ -6,13 +6,14 @@ from pathlib import Path
 
 from facemask import UserError
 from facemask.cli import add_detector_arguments
+from facemask.pipeline import VIDEO_DETECTOR
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--input", "-i", default="0",
                         help="webcam index, video file or stream URL (default: 0, the first webcam)")
-    add_detector_arguments(parser)
+    add_detector_arguments(parser, default_detector=VIDEO_DETECTOR)
     parser.add_argument("--output", "-o", type=Path, help="write the annotated video here (.mp4)")
     parser.add_argument("--json-lines", type=Path, metavar="PATH", help="write one JSON line of faces per frame")
     parser.add_argument("--read-timeout", type=float, default=10, metavar="SECONDS",

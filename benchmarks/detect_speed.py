@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared"
 
 from facemask.face_detector import find_detector_files  # noqa: E402
-from facemask.pipeline import DEFAULT_MODEL  # noqa: E402
+from facemask.pipeline import DEFAULT_MODEL, FACE_DETECTORS, VIDEO_DETECTOR  # noqa: E402
 from facemask.runtime import read_class_names  # noqa: E402
 
 TUTORIAL_IMAGE_SCRIPT = '''
@@ -131,22 +131,26 @@ def main():
     parser.add_argument("--runs", type=int, default=3, help="fresh-process runs per photo script (default: 3)")
     parser.add_argument("--tutorial-blob", type=int, default=300, choices=[224, 300],
                         help="the tutorial loop's SSD input size (default: 300, as ours)")
+    parser.add_argument("--detector", choices=list(FACE_DETECTORS), default=VIDEO_DETECTOR,
+                        help=f"our face detector in the video loop (default: {VIDEO_DETECTOR}, the video script's)")
     args = parser.parse_args()
     class_names = read_class_names(args.model, 2)
 
     # Ours twice: with the tutorial's face settings (confidence 0.5, the box as it is), so that the labels can be
     # compared frame by frame, and with our defaults (a lower confidence and a margin, for real-world photos).
-    our_fps, our_labels = our_video_loop(args.video, args.model, confidence=0.5, margin=0.0)
-    default_fps, _ = our_video_loop(args.video, args.model)
+    our_fps, our_labels = our_video_loop(args.video, args.model, confidence=0.5, margin=0.0,
+                                         face_detector=args.detector)
+    default_fps, _ = our_video_loop(args.video, args.model, face_detector=args.detector)
     cv2.setNumThreads(-1)  # ours runs OpenCV single-threaded per pipeline; the tutorial gets all cores back
     tutorial_fps, tutorial_labels = tutorial_video_loop(args.video, args.model, class_names, args.tutorial_blob)
     same = np.mean([a == b for a, b in zip(tutorial_labels, our_labels)])
     print(f"video {args.video.name}, {len(our_labels)} frames, headless:")
     print(f"  tutorial loop (SSD {args.tutorial_blob}x{args.tutorial_blob} + model.predict per frame): "
           f"{tutorial_fps:6.1f} frames/s")
-    print(f"  ours, the tutorial's face settings:  {our_fps:6.1f} frames/s")
+    print(f"  ours (--detector {args.detector}), the tutorial's face settings:  {our_fps:6.1f} frames/s")
     print(f"  ratio {our_fps / tutorial_fps:.1f}x; same labels on {same:.1%} of frames")
-    print(f"  ours, default settings:              {default_fps:6.1f} frames/s ({default_fps / tutorial_fps:.1f}x)")
+    print(f"  ours (--detector {args.detector}), default settings:              {default_fps:6.1f} frames/s "
+          f"({default_fps / tutorial_fps:.1f}x)")
 
     with tempfile.NamedTemporaryFile("w", suffix=".py") as script:
         script.write(TUTORIAL_IMAGE_SCRIPT)

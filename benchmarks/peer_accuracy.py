@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Accuracy beside the peer: the classic tutorial pipeline, AIZOO's face-mask detector and ours, on the same scene
+photos in one run, every figure of evaluate_mask_detector.py --scenes side by side.
+
+The sets: ../shared/data/scenes-dev (webcam and street photos, every face counts) and
+../shared/data/scenes-street/val (street crowds; faces under 16 pixels are don't-care). Faces of a class a
+pipeline does not know (mask_weared_incorrect, for these two-class models) are don't-care too.
+
+    python benchmarks/peer_accuracy.py
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SHARED = ROOT.parent / "shared"
+
+from aizoo import CLASS_NAMES as AIZOO_CLASS_NAMES  # noqa: E402
+from aizoo import AizooDetector  # noqa: E402
+
+from facemask.evaluate import evaluate_scenes  # noqa: E402
+from facemask.pipeline import DEFAULT_DETECTOR, DEFAULT_MODEL, FACE_DETECTORS, MaskDetector  # noqa: E402
+
+LEGACY_MODEL = SHARED / "models" / "legacy" / "mask_detector.model"
+SETS = [("scenes-dev", SHARED / "data" / "scenes-dev", 0),
+        ("scenes-street/val, faces ≥ 16 px", SHARED / "data" / "scenes-street" / "val", 16)]
+
+
+class Timed:
+    """A pipeline that adds up the seconds it spends on photos."""
+
+    def __init__(self, pipeline):
+        self.pipeline, self.seconds, self.photos = pipeline, 0.0, 0
+
+    def __call__(self, image):
+        started = time.perf_counter()
+        faces = self.pipeline(image)
+        self.seconds += time.perf_counter() - started
+        self.photos += 1
+        return faces
+
+
+def pipelines(detector_names):
+    """(name, a function that makes the pipeline) for each pipeline compared."""
+    def ours(name):
+        return lambda: MaskDetector(DEFAULT_MODEL, face_detector=name)
+
+    rows = [("classic tutorial (legacy model, SSD at 0.5, no margin)",
+             lambda: MaskDetector(LEGACY_MODEL, face_detector="ssd", confidence=0.5, margin=0.0)),
+            ("AIZOO peer, confidence 0.3", lambda: AizooDetector(0.3)),
+            ("AIZOO peer, confidence 0.5 (its default)", lambda: AizooDetector(0.5))]
+    for name in detector_names:
+        default = " (the default)" if name == DEFAULT_DETECTOR else ""
+        rows.append((f"ours, --detector {name}{default}", ours(name)))
+    return rows
+
+
+def class_names_of(pipeline):
+    return pipeline.classifier.class_names if isinstance(pipeline, MaskDetector) else AIZOO_CLASS_NAMES
+
+
+def figure(value, places=3):
+    return "–" if value is None else f"{value:.{places}f}"
+
+
+def table(results):
+    """A Markdown table of one set's figures, a row per pipeline."""
+    lines = ["| pipeline | end to end | precision | face recall | label accuracy on found | false faces "
+             "| recall small / medium / large | AP@0.5 mask / no mask | mAP@0.5 | ms per photo |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, scenes, milliseconds in results:
+        bands = " / ".join(figure(band["recall"], 2) for band in scenes["recall_by_size"].values())
+        ap = " / ".join(figure(scenes["ap50"].get(label)) for label in ("with_mask", "without_mask"))
+        lines.append(f"| {name} | {figure(scenes['end_to_end_accuracy'])} | {figure(scenes['precision'])} "
+                     f"| {figure(scenes['face_recall'])} | {figure(scenes['label_accuracy_on_found'])} "
+                     f"| {scenes['unmatched_detections']} | {bands} | {ap} | {figure(scenes['map50'])} "
+                     f"| {milliseconds:.0f} |")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--detectors", nargs="+", choices=sorted(FACE_DETECTORS), default=sorted(FACE_DETECTORS),
+                        help="our face detectors to run (default: every one)")
+    args = parser.parse_args()
+    rows = pipelines(args.detectors)
+    for set_name, folder, min_size in SETS:
+        results = []
+        for name, make in rows:
+            pipeline = make()
+            timed = Timed(pipeline)
+            scenes = evaluate_scenes(timed, folder, class_names_of(pipeline), min_size=min_size)
+            results.append((name, scenes, 1000 * timed.seconds / timed.photos))
+        faces = results[0][1]["faces"]
+        print(f"\n{set_name}: {results[0][1]['images']} photos, {faces} faces counted, IoU ≥ 0.4 "
+              f"(AP at IoU 0.5)\n")
+        print(table(results), flush=True)
+
+
+if __name__ == "__main__":
+    main()
