@@ -527,3 +527,18 @@ def test_a_face_detector_whose_file_is_missing_or_damaged_is_named(tmp_path, det
     assert_one_line_error(result, name)
     said = {"missing": ("not found", "no such file"), "damaged": ("damaged",)}[problem]
     assert any(words in result.stderr for words in said), result.stderr
+
+
+# Flags
+
+PHOTO = ROOT / "examples" / "grace_hopper.jpg"
+
+
+@pytest.mark.parametrize("script,source", [("detect_mask_image.py", ["--image", PHOTO]),
+                                           ("detect_mask_video.py", ["--input", "0", "--no-display"])])
+@pytest.mark.parametrize("margin", ["-1", "nan"])
+def test_a_negative_margin_is_refused_naming_the_flag(script, source, margin):
+    result = run(script, *source, "--margin", margin)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].endswith(f"error: argument --margin: must be 0 or more, not {margin}")
+
