@@ -16,6 +16,7 @@ from facemask.drawing import caption, draw_faces
 from facemask.files import write_atomically
 from facemask.images import is_image_file, read_image
 from facemask.pipeline import count_labels
+from facemask.video import has_display
 
 
 def expand_inputs(paths):
@@ -95,6 +96,9 @@ def annotate_photos(make_detector, paths, output=None, json_path=None, show=Fals
     many = len(inputs) > 1 or any(Path(path).is_dir() for path in paths)
     jobs = plan_outputs(inputs, output, many)
     log = sys.stderr if str(json_path) == "-" else sys.stdout  # keep standard output pure JSON
+    if show and not has_display():  # a window would abort the process (Qt finds no display), losing the summary
+        print("warning: --show needs a display and there is none: the images are not shown", file=log)
+        show = False
     detector = make_detector()  # also in the main process, so that a model or face detector error comes at once
     pool = None
     if workers > 1:

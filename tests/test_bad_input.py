@@ -32,9 +32,9 @@ PHOTO_SHAPE = (600, 512)  # grace_hopper.jpg, height × width
 NOBODY = 65534
 
 
-def run(script, *args):
+def run(script, *args, env=None):
     return subprocess.run([sys.executable, script, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=180)
+                          timeout=180, env=env)
 
 
 def assert_one_line_error(result, *words):
@@ -542,3 +542,11 @@ def test_a_negative_margin_is_refused_naming_the_flag(script, source, margin):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].endswith(f"error: argument --margin: must be 0 or more, not {margin}")
 
+
+def test_show_without_a_display_warns_and_completes():
+    headless = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    result = run("detect_mask_image.py", "--image", PHOTO, "--show", env=headless)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "warning: --show needs a display and there is none: the images are not shown",
+        f"{PHOTO}: 1 face (0 mask, 1 no mask)"]
