@@ -21,6 +21,7 @@ from PIL import Image, ImageOps  # installed with matplotlib
 
 from facemask import UserError
 from facemask.dataset import load_dataset
+from facemask.files import output_problem
 from facemask.images import IMAGE_EXTENSIONS, JPEG_MAGIC, prepare_face, read_image, to_bgr8
 from facemask.pipeline import DEFAULT_MODEL
 from facemask.runtime import Classifier, labels_path
@@ -550,3 +551,31 @@ def test_show_without_a_display_warns_and_completes():
     assert result.stdout.splitlines() == [
         "warning: --show needs a display and there is none: the images are not shown",
         f"{PHOTO}: 1 face (0 mask, 1 no mask)"]
+
+
+# Outputs: checked before the work starts
+
+@pytest.mark.parametrize("flag,where,problem", [
+    ("--output", "a_file/evaluation", "{tmp}/a_file is a file, not a folder"),  # as a read-only folder is to a user
+    ("--output", "a_file", "it is a file, not a folder"),
+    ("--json", "a_file/report.json", "{tmp}/a_file is a file, not a folder"),
+    ("--json", ".", "it is a folder"),
+])
+def test_evaluate_an_output_that_cannot_be_written_is_refused_before_the_evaluation(mask_dataset, tmp_path, flag,
+                                                                                      where, problem):
+    (tmp_path / "a_file").write_text("not a folder")
+    target = tmp_path / where
+    result = run("evaluate_mask_detector.py", "--dataset", mask_dataset, flag, target)
+    assert_one_line_error(result)
+    assert result.stderr.strip() == f"error: cannot write {flag} {target}: {problem.format(tmp=tmp_path)}"
+    assert result.stdout == ""  # nothing evaluated
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a_file", "dataset"]
+
+
+def test_a_read_only_output_folder_is_found_before_writing():
+    with tempfile.TemporaryDirectory() as folder:
+        os.chmod(folder, 0o555)  # root writes there all the same: checked as another user
+        with as_nobody():
+            assert output_problem(Path(folder) / "evaluation", folder=True) == "Permission denied"
+            assert output_problem(Path(folder) / "report.json") == "Permission denied"
+        assert os.listdir(folder) == []
