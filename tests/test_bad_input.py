@@ -22,7 +22,7 @@ from PIL import Image, ImageOps  # installed with matplotlib
 from facemask import UserError
 from facemask.dataset import load_dataset
 from facemask.files import output_problem
-from facemask.images import IMAGE_EXTENSIONS, JPEG_MAGIC, prepare_face, read_image, to_bgr8
+from facemask.images import IMAGE_EXTENSIONS, JPEG_MAGIC, PNG_MAGIC, prepare_face, read_image, to_bgr8
 from facemask.pipeline import DEFAULT_MODEL
 from facemask.runtime import Classifier, labels_path
 from facemask.video import open_capture
@@ -579,3 +579,24 @@ def test_a_read_only_output_folder_is_found_before_writing():
             assert output_problem(Path(folder) / "evaluation", folder=True) == "Permission denied"
             assert output_problem(Path(folder) / "report.json") == "Permission denied"
         assert os.listdir(folder) == []
+
+
+@pytest.mark.parametrize("name", ["annotated", "a.pdf", "a.gif"])
+def test_detect_image_refuses_an_output_without_an_image_extension(tmp_path, name):
+    result = run("detect_mask_image.py", "--image", PHOTO, "--output", tmp_path / name)
+    assert_one_line_error(result, f"cannot write --output {tmp_path / name}: not an image file name: end it in "
+                                  ".bmp, .jpeg, .jpg, .png, .webp, or name a folder that exists")
+    assert result.stdout == "" and os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("several", ["two images", "a folder"])
+def test_detect_image_output_without_an_extension_is_a_folder_for_several_images(tmp_path, several):
+    (tmp_path / "in").mkdir()
+    for name in ("a.jpg", "b.png"):
+        shutil.copy(PHOTO, tmp_path / "in" / name)
+    images = ["--image", tmp_path / "in"] if several == "a folder" else [
+        "--image", tmp_path / "in" / "a.jpg", "--image", tmp_path / "in" / "b.png"]
+    result = run("detect_mask_image.py", *images, "--output", tmp_path / "annotated")
+    assert result.returncode == 0, result.stderr
+    assert sorted(os.listdir(tmp_path / "annotated")) == ["a_annotated.jpg", "b_annotated.png"]
+    assert (tmp_path / "annotated" / "b_annotated.png").read_bytes().startswith(PNG_MAGIC)  # as its name says
