@@ -600,3 +600,11 @@ def test_detect_image_output_without_an_extension_is_a_folder_for_several_images
     assert result.returncode == 0, result.stderr
     assert sorted(os.listdir(tmp_path / "annotated")) == ["a_annotated.jpg", "b_annotated.png"]
     assert (tmp_path / "annotated" / "b_annotated.png").read_bytes().startswith(PNG_MAGIC)  # as its name says
+
+
+@pytest.mark.parametrize("name", ["out/v", "out/v.webm"])
+def test_detect_video_refuses_an_output_without_a_video_extension_before_opening_the_source(tmp_path, name):
+    result = run("detect_mask_video.py", "--input", "99", "--no-display", "--output", tmp_path / name)  # no camera 99
+    assert_one_line_error(result, f"cannot write --output {tmp_path / name}: not a video file name: end it in .mp4 "
+                                  "(or .m4v, .mov, .mkv, .avi)")
+    assert os.listdir(tmp_path) == []
