@@ -608,3 +608,19 @@ def test_detect_video_refuses_an_output_without_a_video_extension_before_opening
     assert_one_line_error(result, f"cannot write --output {tmp_path / name}: not a video file name: end it in .mp4 "
                                   "(or .m4v, .mov, .mkv, .avi)")
     assert os.listdir(tmp_path) == []
+
+
+# Datasets
+
+def test_a_dataset_unzipped_on_a_mac_has_no_macosx_class(mask_dataset):
+    for hidden in ("__MACOSX/with_mask", ".thumbnails"):  # a Mac zip's resource forks; a viewer's cache
+        (mask_dataset / hidden).mkdir(parents=True)
+        (mask_dataset / hidden / "._0.jpg").write_bytes(b"\0\5\26\7 AppleDouble")
+        shutil.copy(mask_dataset / "with_mask" / "0.jpg", mask_dataset / hidden / "0.jpg")
+    result = run("evaluate_mask_detector.py", "--dataset", mask_dataset, "--json", "-")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)["dataset"]
+    assert report["images"] == 12 and report["skipped_files"] == []
+    shutil.rmtree(mask_dataset / "without_mask")
+    with pytest.raises(UserError, match=r"needs at least 2 class folders \(found: with_mask\)"):
+        load_dataset(mask_dataset, image_size=32)
