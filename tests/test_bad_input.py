@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import ROOT, face_photo, make_dataset
+from conftest import IMAGENET_WEIGHTS, ROOT, face_photo, make_dataset, needs_shared
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -624,3 +624,36 @@ def test_a_dataset_unzipped_on_a_mac_has_no_macosx_class(mask_dataset):
     shutil.rmtree(mask_dataset / "without_mask")
     with pytest.raises(UserError, match=r"needs at least 2 class folders \(found: with_mask\)"):
         load_dataset(mask_dataset, image_size=32)
+
+
+# Training
+
+def offline(tmp_path):
+    """An environment whose Keras cache (~/.keras, as KERAS_HOME is unset) is empty, and which cannot download:
+    urllib honours https_proxy, and a closed local port fails as a machine without internet does."""
+    (tmp_path / "home").mkdir()
+    return {**{key: value for key, value in os.environ.items() if key != "KERAS_HOME"},
+            "HOME": str(tmp_path / "home"), "https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
+
+
+def test_training_offline_without_base_weights_says_so_before_loading_the_images(mask_dataset, tmp_path):
+    result = run("train_mask_detector.py", "--dataset", mask_dataset, "--output", tmp_path / "models",
+                 env=offline(tmp_path))
+    assert result.returncode == 2, result.stderr
+    assert "Loading images" not in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: cannot download the MobileNetV2 ImageNet weights (no internet?), and they are not in "
+        "~/.keras/models: pass --base-weights PATH to a local copy of "
+        "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5, or --base-weights none")
+    assert not (tmp_path / "models").exists()  # no empty output folder left behind
+
+
+@needs_shared
+def test_imagenet_weights_in_the_keras_cache_need_no_internet(tmp_path):
+    environment = offline(tmp_path)
+    (tmp_path / "home" / ".keras" / "models").mkdir(parents=True)
+    (tmp_path / "home" / ".keras" / "models" / IMAGENET_WEIGHTS.name).symlink_to(IMAGENET_WEIGHTS)
+    result = subprocess.run([sys.executable, "-c", "from facemask.model import check_base_weights; "
+                             "check_base_weights('imagenet')"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=180, env=environment)
+    assert result.returncode == 0 and "Downloading" not in result.stdout, result.stderr
