@@ -639,9 +639,8 @@ def offline(tmp_path):
 def test_training_offline_without_base_weights_says_so_before_loading_the_images(mask_dataset, tmp_path):
     result = run("train_mask_detector.py", "--dataset", mask_dataset, "--output", tmp_path / "models",
                  env=offline(tmp_path))
-    assert result.returncode == 2, result.stderr
-    assert "Loading images" not in result.stderr and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1] == (
+    assert_one_line_error(result)  # before the images' loading bar, and without TensorFlow's start-up lines
+    assert result.stderr.strip() == (
         "error: cannot download the MobileNetV2 ImageNet weights (no internet?), and they are not in "
         "~/.keras/models: pass --base-weights PATH to a local copy of "
         "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5, or --base-weights none")
@@ -657,3 +656,19 @@ def test_imagenet_weights_in_the_keras_cache_need_no_internet(tmp_path):
                              "check_base_weights('imagenet')"], cwd=ROOT, capture_output=True, text=True,
                             timeout=180, env=environment)
     assert result.returncode == 0 and "Downloading" not in result.stdout, result.stderr
+
+
+def test_tensorflow_starts_without_its_cpp_chatter_and_errors_still_show():
+    code = ("from facemask.model import build_model\n"  # the training's import path: Keras, then TensorFlow
+            "import tensorflow as tf\n"
+            "tf.config.list_physical_devices('GPU')\n"  # the devices start: without a GPU, cuInit fails
+            "print(int(tf.reduce_sum(tf.ones(3))))\n"
+            "tf.reshape(tf.range(3), (2, 2))\n")  # a real error
+    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180,
+                            env=environment)
+    assert result.stdout == "3\n"
+    assert result.returncode == 1 and result.stderr.startswith("Traceback"), result.stderr
+    assert "InvalidArgumentError" in result.stderr.strip().splitlines()[-1]
+    for chatter in ("cuInit", "oneDNN", "cuda drivers", "absl::InitializeLog", "cpu_feature_guard"):
+        assert chatter not in result.stderr
