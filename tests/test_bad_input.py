@@ -672,3 +672,25 @@ def test_tensorflow_starts_without_its_cpp_chatter_and_errors_still_show():
     assert "InvalidArgumentError" in result.stderr.strip().splitlines()[-1]
     for chatter in ("cuInit", "oneDNN", "cuda drivers", "absl::InitializeLog", "cpu_feature_guard"):
         assert chatter not in result.stderr
+
+
+def test_training_figures_have_whole_epochs_and_nothing_cut_off(tmp_path, monkeypatch):
+    from facemask import report
+
+    figures = []
+    monkeypatch.setattr(report.plt, "close", figures.append)  # kept open, to look at their ticks
+    history = {"loss": [0.9, 0.6, 0.5], "val_loss": [1.0, 0.8, 0.7], "accuracy": [0.5, 0.7, 0.8],
+               "val_accuracy": [0.5, 0.6, 0.7]}
+    report.save_training_curves(history, tmp_path / "plot.png")
+    report.save_confusion_matrix([0, 1, 1, 2], [0, 1, 0, 2], ["with_mask", "without_mask", "mask_weared_incorrect"],
+                                 tmp_path / "confusion_matrix.png")
+    monkeypatch.undo()
+    for axes in figures[0].axes:
+        assert [tick for tick in axes.get_xticks() if 1 <= tick <= 3] == [1, 2, 3]  # not 1.25, 1.5, …
+    for figure in figures:
+        report.plt.close(figure)
+    for name in ("plot.png", "confusion_matrix.png"):
+        image = cv2.imread(str(tmp_path / name))
+        edges = np.concatenate([image[:3].reshape(-1), image[-3:].reshape(-1), image[:, :3].reshape(-1),
+                                image[:, -3:].reshape(-1)])
+        assert (edges == 255).all(), f"{name}: something touches its edge, cut off (the True label axis title)"
