@@ -168,7 +168,7 @@ def train(options):
     print(report_text)
     metadata = {
         "command": " ".join(sys.argv),
-        "options": {key: str(value) for key, value in vars(options).items()},
+        "options": {key: str(value) if isinstance(value, Path) else value for key, value in vars(options).items()},
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
                      "keras": keras.__version__, "numpy": np.__version__, "opencv": cv2.__version__},
         "class_names": data.class_names,
