@@ -674,6 +674,19 @@ def test_tensorflow_starts_without_its_cpp_chatter_and_errors_still_show():
         assert chatter not in result.stderr
 
 
+def test_train_help_shows_dataset_as_required_and_export_needs_no_dataset(tmp_path):
+    usage = run("train_mask_detector.py", "--help").stdout
+    assert usage.startswith("usage: train_mask_detector.py [-h] (--dataset DATASET | --export MODEL.keras)")
+    assert "\nrequired, one of:\n  --dataset DATASET, -d DATASET" in usage
+    result = run("train_mask_detector.py", "--epochs", 3)
+    assert result.returncode == 2
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.endswith("error: one of the arguments --dataset/-d --export is required")
+    (tmp_path / "model.txt").write_text("not a model")
+    assert_one_line_error(run("train_mask_detector.py", "--export", tmp_path / "model.txt"),
+                          f"--export needs an existing .keras model: {tmp_path / 'model.txt'}")
+
+
 def test_training_figures_have_whole_epochs_and_nothing_cut_off(tmp_path, monkeypatch):
     from facemask import report
 
