@@ -34,7 +34,7 @@ def input_problem(path):
 
 def output_problem(path, folder=False):
     """Why `path` cannot be written as an output file (or, with `folder`, as an output folder), in a few words
-    ("it is a folder"), or None when it can. Checked before the work starts; creates nothing."""
+    ("it is a folder"), or None when it can. Checked before the work starts; leaves nothing behind."""
     path = Path(path)
     try:
         if path.is_dir() != folder and path.exists():
