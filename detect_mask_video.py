@@ -25,9 +25,10 @@ def parse_args():
 
 def main():
     args = parse_args()
-    from facemask.video import load_detectors, run_video
+    from facemask.video import check_outputs, load_detectors, run_video
 
     try:
+        check_outputs(args.output, args.json_lines)
         detectors = load_detectors(args.model, args.face, args.confidence, margin=args.margin,
                                    face_detector=args.detector)
         totals = run_video(detectors, args.input, args.output, args.json_lines, display=not args.no_display,

@@ -49,18 +49,20 @@ def scenes_summary(scenes_dir, scenes):
 def main():
     args = parse_args()
     from facemask.evaluate import evaluate_crops, evaluate_scenes
-    from facemask.files import write_atomically
+    from facemask.files import check_output, write_atomically
     from facemask.pipeline import MaskDetector
 
     log = sys.stderr if args.json == "-" else sys.stdout
     report = {"model": str(args.model)}
     try:
+        if args.output:  # before the evaluation, not after it
+            check_output(args.output, "--output", folder=True)
+        if args.json not in (None, "-"):
+            check_output(args.json, "--json")
         detector = MaskDetector(args.model, args.face, args.confidence, margin=args.margin,
                                 face_detector=args.detector)
         if args.dataset is not None:
             matrix = args.output / "confusion_matrix.png" if args.output else None
-            if args.output:
-                args.output.mkdir(parents=True, exist_ok=True)
             text, report["dataset"] = evaluate_crops(detector.classifier, args.dataset, matrix)
             print(f"{args.dataset}: {report['dataset']['images']} faces, accuracy "
                   f"{report['dataset']['accuracy']:.4f}\n{text}", file=log)
@@ -68,16 +70,16 @@ def main():
             scenes = report["scenes"] = evaluate_scenes(detector, args.scenes, detector.classifier.class_names,
                                                         args.iou, args.min_size)
             print(scenes_summary(args.scenes, scenes), file=log)
+        text = json.dumps(report, indent=2) + "\n"
+        if args.output:
+            write_atomically(args.output / "report.json", text.encode())
+        if args.json == "-":
+            print(text, end="")
+        elif args.json:
+            write_atomically(args.json, text.encode())
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
-    text = json.dumps(report, indent=2) + "\n"
-    if args.output:
-        write_atomically(args.output / "report.json", text.encode())
-    if args.json == "-":
-        print(text, end="")
-    elif args.json:
-        write_atomically(args.json, text.encode())
 
 
 if __name__ == "__main__":

@@ -9,8 +9,12 @@ from facemask import UserError
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--dataset", "-d", type=Path,
-                        help="folder with one sub-folder of images per class, e.g. with_mask/ and without_mask/")
+    task = parser.add_argument_group("required, one of").add_mutually_exclusive_group(required=True)
+    task.add_argument("--dataset", "-d", type=Path,
+                      help="train on this folder with one sub-folder of images per class, e.g. with_mask/ and "
+                           "without_mask/")
+    task.add_argument("--export", type=Path, metavar="MODEL.keras",
+                      help="no training: write the TFLite copy of an existing .keras model beside it")
     parser.add_argument("--output", "-o", type=Path, default=Path("models"),
                         help="folder for the model and its reports (default: models/)")
     parser.add_argument("--base-weights", default="imagenet",
@@ -47,11 +51,7 @@ def parse_args():
     parser.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
                         help="tf.distribute strategy: default (one device), mirrored (all GPUs of this machine), "
                              "multiworker (several machines, set up by TF_CONFIG; the chief writes the outputs)")
-    parser.add_argument("--export", type=Path, metavar="MODEL.keras",
-                        help="no training: write the TFLite copy of an existing .keras model beside it")
     args = parser.parse_args()
-    if args.dataset is None and args.export is None:
-        parser.error("--dataset is required (or --export MODEL.keras)")
     if args.resume and args.checkpoint_dir is None:
         parser.error("--resume needs --checkpoint-dir, the folder of the run to continue")
     for flag in ("epochs", "batch_size"):

@@ -1,5 +1,6 @@
 """Command-line flags that the detection scripts, the evaluation and the app share."""
 import argparse
+import math
 from pathlib import Path
 
 from facemask.pipeline import DEFAULT_DETECTOR, DEFAULT_MODEL, FACE_DETECTORS, FACE_MARGIN
@@ -9,6 +10,13 @@ def probability(text):
     value = float(text)
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text}")
+    return value
+
+
+def margin(text):
+    value = float(text)
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
     return value
 
 
@@ -25,6 +33,6 @@ def add_detector_arguments(parser, default_detector=DEFAULT_DETECTOR):
                              "ones)")
     parser.add_argument("--confidence", "-c", type=probability,
                         help="minimum face detection confidence (default: the detector's own)")
-    parser.add_argument("--margin", type=float, default=FACE_MARGIN,
+    parser.add_argument("--margin", type=margin, default=FACE_MARGIN,
                         help=f"share of the face box added on each side before classifying (default: {FACE_MARGIN}; "
                              "the tutorials used 0)")

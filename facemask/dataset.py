@@ -1,6 +1,7 @@
 """The training data: a folder per class, loaded into memory, split, and augmented with Keras layers.
 
-Layout: `DIR/<class name>/<images>`; class names are the sorted sub-folder names.
+Layout: `DIR/<class name>/<images>`; class names are the sorted sub-folder names, less hidden ones (.name) and
+`__MACOSX`, which a Mac's zip adds.
 """
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,12 +29,17 @@ class Dataset:
         return {name: int((self.labels == index).sum()) for index, name in enumerate(self.class_names)}
 
 
+def is_hidden(path):
+    """A name that is no class: hidden (.git, .DS_Store), or the __MACOSX folder that a zip made on a Mac holds."""
+    return path.name.startswith(".") or path.name == "__MACOSX"
+
+
 def find_images(dataset_dir):
     """The class names and, per class, the image files; UserError when the layout cannot be trained on."""
     dataset_dir = Path(dataset_dir)
     if not dataset_dir.is_dir():
         raise UserError(f"dataset folder not found: {dataset_dir}")
-    class_dirs = sorted(d for d in dataset_dir.iterdir() if d.is_dir() and not d.name.startswith("."))
+    class_dirs = sorted(d for d in dataset_dir.iterdir() if d.is_dir() and not is_hidden(d))
     if len(class_dirs) < 2:
         found = ", ".join(d.name for d in class_dirs) or "none"
         raise UserError(f"dataset {dataset_dir} needs at least 2 class folders (found: {found})")

@@ -32,6 +32,31 @@ def input_problem(path):
     return None
 
 
+def output_problem(path, folder=False):
+    """Why `path` cannot be written as an output file (or, with `folder`, as an output folder), in a few words
+    ("it is a folder"), or None when it can. Checked before the work starts; leaves nothing behind."""
+    path = Path(path)
+    try:
+        if path.is_dir() != folder and path.exists():
+            return "it is a folder" if path.is_dir() else "it is a file, not a folder"
+        existing = path if folder else path.parent  # the folder that must take the new file or sub-folder
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            return f"{existing} is a file, not a folder"
+        os.rmdir(tempfile.mkdtemp(prefix=".probe-", dir=existing))  # what os.access misses: root, read-only disks
+    except OSError as error:
+        return error.strerror or str(error)
+    return None
+
+
+def check_output(path, flag, folder=False):
+    """UserError naming the flag and `path` when output_problem finds one."""
+    problem = output_problem(path, folder)
+    if problem is not None:
+        raise UserError(f"cannot write {flag} {path}: {problem}")
+
+
 @contextmanager
 def reported_as_user_error(path):
     """A file-system error while writing `path` (a folder that is a file, no permission, a full disk) becomes

@@ -8,6 +8,7 @@ away where on the face each feature was seen. Grid 3 pools it into 3×3 overlapp
 strides 2) and keeps that: on a face cropped the way detection crops it, a mask is in the lower third. The
 rescaling lives inside the model, so a saved model carries its own preprocessing.
 """
+import os
 from pathlib import Path
 
 import keras
@@ -17,27 +18,37 @@ from facemask.images import IMAGE_SIZE
 
 # --grid: how the base's 7×7 features are pooled, into one average or a 3×3 grid of overlapping windows
 POOLING = {1: {"pool_size": (7, 7)}, 3: {"pool_size": (3, 3), "strides": (2, 2)}}
+IMAGENET_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"  # what MobileNetV2 loads
+
+
+def check_base_weights(base_weights):
+    """Make sure that the base's weights can be had, before the slow work starts: a --base-weights file exists;
+    ImageNet's are in Keras' cache (~/.keras/models/, or $KERAS_HOME/models/), downloaded there now if need be."""
+    if base_weights == "none":
+        return
+    if base_weights != "imagenet":
+        if not Path(base_weights).is_file():
+            raise UserError(f"--base-weights file not found: {base_weights}")
+        return
+    from keras.src.applications.mobilenet_v2 import BASE_WEIGHT_PATH  # where keras.applications downloads from
+
+    try:
+        keras.utils.get_file(IMAGENET_FILE, BASE_WEIGHT_PATH + IMAGENET_FILE, cache_subdir="models")
+    except Exception:  # Keras raises a bare Exception for a failed download
+        cache = Path(os.environ.get("KERAS_HOME", "~/.keras")) / "models"
+        raise UserError(f"cannot download the MobileNetV2 ImageNet weights (no internet?), and they are not in "
+                        f"{cache}: pass --base-weights PATH to a local copy of {IMAGENET_FILE}, or --base-weights "
+                        "none") from None
 
 
 def load_base(base_weights="imagenet", input_shape=(IMAGE_SIZE, IMAGE_SIZE, 3)):
     """MobileNetV2 without its top: `imagenet` (Keras' download), `none` (random), or a local .h5 file.
     `input_shape` (None, None, 3) makes it take images of any size, as a detector's backbone."""
-    if base_weights == "none":
-        weights = None
-    elif base_weights == "imagenet":
-        weights = "imagenet"
-    else:
-        weights = Path(base_weights)
-        if not weights.is_file():
-            raise UserError(f"--base-weights file not found: {weights}")
-        weights = str(weights)
+    check_base_weights(base_weights)
+    weights = None if base_weights == "none" else base_weights
     try:
         return keras.applications.MobileNetV2(input_shape=input_shape, include_top=False, weights=weights)
     except Exception as error:
-        if base_weights == "imagenet":
-            raise UserError("could not download the MobileNetV2 ImageNet weights (offline?): pass "
-                            "--base-weights PATH to a local mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224"
-                            "_no_top.h5, or --base-weights none") from None
         raise UserError(f"--base-weights {base_weights} is not MobileNetV2 (224, no top) weights: "
                         f"{str(error).splitlines()[0]}") from None
 

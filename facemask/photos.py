@@ -13,9 +13,10 @@ import cv2
 
 from facemask import UserError
 from facemask.drawing import caption, draw_faces
-from facemask.files import write_atomically
-from facemask.images import is_image_file, read_image
+from facemask.files import check_output, write_atomically
+from facemask.images import IMAGE_EXTENSIONS, is_image_file, read_image
 from facemask.pipeline import count_labels
+from facemask.video import has_display
 
 
 def expand_inputs(paths):
@@ -38,12 +39,18 @@ def output_path_for(name, output, many):
     sub-folders mirror those of the folder the image was found in."""
     output = Path(output)
     if not many and not output.is_dir():
+        if not is_image_file(output):  # cv2.imencode chooses the format by the extension
+            raise UserError(f"cannot write --output {output}: not an image file name: end it in "
+                            f"{', '.join(sorted(IMAGE_EXTENSIONS))}, or name a folder that exists")
         return output
-    return output / name.parent / f"{name.stem}_annotated{name.suffix if name.suffix else '.jpg'}"
+    return output / name.parent / f"{name.stem}_annotated{name.suffix if is_image_file(name) else '.jpg'}"
 
 
 def plan_outputs(inputs, output, many):
-    """(image, where its annotated copy goes) for each input; UserError when two would go to the same place."""
+    """(image, where its annotated copy goes) for each input; UserError when two would go to the same place, or
+    when `output` cannot be written."""
+    if output is not None:
+        check_output(output, "--output", folder=many or Path(output).is_dir())
     jobs, source_of = [], {}
     for path, name in inputs:
         target = None
@@ -75,7 +82,7 @@ def annotate_one(detector, path, target=None, show=False):
     if target is not None or show:
         annotated = draw_faces(image, faces)
     if target is not None:
-        ok, encoded = cv2.imencode(target.suffix if is_image_file(target) else ".jpg", annotated)
+        ok, encoded = cv2.imencode(target.suffix, annotated)
         if not ok:
             raise UserError(f"cannot write an image as {target}")
         write_atomically(target, encoded.tobytes())
@@ -94,7 +101,12 @@ def annotate_photos(make_detector, paths, output=None, json_path=None, show=Fals
         raise UserError(f"no images found in {', '.join(map(str, paths))}")
     many = len(inputs) > 1 or any(Path(path).is_dir() for path in paths)
     jobs = plan_outputs(inputs, output, many)
+    if json_path is not None and str(json_path) != "-":
+        check_output(json_path, "--json")
     log = sys.stderr if str(json_path) == "-" else sys.stdout  # keep standard output pure JSON
+    if show and not has_display():  # a window would abort the process (Qt finds no display), losing the summary
+        print("warning: --show needs a display and there is none: the images are not shown", file=log)
+        show = False
     detector = make_detector()  # also in the main process, so that a model or face detector error comes at once
     pool = None
     if workers > 1:

@@ -6,6 +6,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import ConfusionMatrixDisplay, classification_report
 
 from facemask.files import write_atomically
@@ -37,6 +38,7 @@ def save_training_curves(history, path):
         axes.plot(epochs, history[metric], label=f"train {metric}")
         axes.plot(epochs, history[f"val_{metric}"], label=f"validation {metric}")
         axes.set_xlabel("epoch")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs 1, 2, 3, not 1.25
         axes.set_title(metric.capitalize())
         axes.legend()
     save_figure(figure, path)
@@ -60,6 +62,6 @@ def save_figure(figure, path):
     """The figure as a PNG at `path`, written to a temporary name and renamed, like every output."""
     figure.tight_layout()
     png = io.BytesIO()
-    figure.savefig(png, format="png", dpi=100)
+    figure.savefig(png, format="png", dpi=100, bbox_inches="tight")  # what tight_layout leaves out: long names
     plt.close(figure)
     write_atomically(path, png.getvalue())

@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from facemask.dataset import augmented_batches, load_dataset, report_skipped, split
-from facemask.files import make_folder, staged_outputs
+from facemask.dataset import augmented_batches, find_images, load_dataset, report_skipped, split
+from facemask.files import check_output, staged_outputs
 from facemask.images import IMAGE_SIZE
 from facemask.pipeline import FaceCropper
 from facemask.report import classification_summary, save_confusion_matrix, save_training_curves
@@ -97,15 +97,21 @@ def what_the_run_trains_on(options, data):
 def train(options):
     """Train and write every output; returns the summary dict written to the metadata file."""
     started = time.perf_counter()
+    # Mistakes in the dataset's layout, the output folder and the base weights are reported before the minutes of
+    # loading the images, and create nothing: a failed run leaves no empty output folder behind.
+    find_images(options.dataset)
+    check_output(options.output, "--output", folder=True)
+    from facemask.model import check_base_weights
+
+    check_base_weights(options.base_weights)
     data = load_dataset(options.dataset, IMAGE_SIZE, FaceCropper() if options.align_faces else None)
     report_skipped(data.skipped, options.dataset)
     if options.align_faces:
         print(f"the face detector found the face in {data.faces_found} images; "
               f"{len(data.labels) - data.faces_found} are used whole")
     train_index, val_index = split(data.labels, options.val_split, options.seed)
-    make_folder(options.output)  # a mistake here is reported before the training, not after it
 
-    import keras  # after the dataset checks, so that a mistake there is reported at once
+    import keras
     import tensorflow as tf
 
     from facemask.checkpoints import Checkpoints
@@ -162,7 +168,7 @@ def train(options):
     print(report_text)
     metadata = {
         "command": " ".join(sys.argv),
-        "options": {key: str(value) for key, value in vars(options).items()},
+        "options": {key: str(value) if isinstance(value, Path) else value for key, value in vars(options).items()},
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
                      "keras": keras.__version__, "numpy": np.__version__, "opencv": cv2.__version__},
         "class_names": data.class_names,

@@ -23,10 +23,12 @@ import cv2
 
 from facemask import UserError
 from facemask.drawing import draw_faces, draw_fps
-from facemask.files import move_into_place, reported_as_user_error, temporary_path
+from facemask.files import check_output, move_into_place, reported_as_user_error, temporary_path
 from facemask.pipeline import FACE_MARGIN, VIDEO_DETECTOR, VIDEO_INPUT_SIZE, MaskDetector, count_labels
 
 QUIT_KEYS = {ord("q"), 27}  # q and Esc
+# The annotated video is written with the MPEG-4 codec (mp4v); FFmpeg puts it in these containers, by extension
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
 DEFAULT_READ_TIMEOUT = 10  # seconds without a frame before a camera or stream is given up
 
 
@@ -134,6 +136,18 @@ def stop_on_signals(stop):
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+def check_outputs(output=None, json_lines=None):
+    """UserError naming the flag when the output video or the JSON-lines log cannot be written, before the models
+    are loaded and the source is opened."""
+    if output is not None:
+        if Path(output).suffix.lower() not in VIDEO_EXTENSIONS:
+            raise UserError(f"cannot write --output {output}: not a video file name: end it in .mp4 (or "
+                            f"{', '.join(VIDEO_EXTENSIONS[1:])})")
+        check_output(output, "--output")
+    if json_lines is not None:
+        check_output(json_lines, "--json-lines")
 
 
 def has_display():

@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import ROOT, face_photo, make_dataset
+from conftest import IMAGENET_WEIGHTS, ROOT, face_photo, make_dataset, needs_shared
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -21,7 +21,8 @@ from PIL import Image, ImageOps  # installed with matplotlib
 
 from facemask import UserError
 from facemask.dataset import load_dataset
-from facemask.images import IMAGE_EXTENSIONS, JPEG_MAGIC, prepare_face, read_image, to_bgr8
+from facemask.files import output_problem
+from facemask.images import IMAGE_EXTENSIONS, JPEG_MAGIC, PNG_MAGIC, prepare_face, read_image, to_bgr8
 from facemask.pipeline import DEFAULT_MODEL
 from facemask.runtime import Classifier, labels_path
 from facemask.video import open_capture
@@ -32,9 +33,9 @@ PHOTO_SHAPE = (600, 512)  # grace_hopper.jpg, height × width
 NOBODY = 65534
 
 
-def run(script, *args):
+def run(script, *args, env=None):
     return subprocess.run([sys.executable, script, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=180)
+                          timeout=180, env=env)
 
 
 def assert_one_line_error(result, *words):
@@ -527,3 +528,182 @@ def test_a_face_detector_whose_file_is_missing_or_damaged_is_named(tmp_path, det
     assert_one_line_error(result, name)
     said = {"missing": ("not found", "no such file"), "damaged": ("damaged",)}[problem]
     assert any(words in result.stderr for words in said), result.stderr
+
+
+# Flags
+
+PHOTO = ROOT / "examples" / "grace_hopper.jpg"
+
+
+@pytest.mark.parametrize("script,source", [("detect_mask_image.py", ["--image", PHOTO]),
+                                           ("detect_mask_video.py", ["--input", "0", "--no-display"])])
+@pytest.mark.parametrize("margin", ["-1", "nan"])
+def test_a_negative_margin_is_refused_naming_the_flag(script, source, margin):
+    result = run(script, *source, "--margin", margin)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].endswith(f"error: argument --margin: must be 0 or more, not {margin}")
+
+
+def test_show_without_a_display_warns_and_completes():
+    headless = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    result = run("detect_mask_image.py", "--image", PHOTO, "--show", env=headless)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "warning: --show needs a display and there is none: the images are not shown",
+        f"{PHOTO}: 1 face (0 mask, 1 no mask)"]
+
+
+# Outputs: checked before the work starts
+
+@pytest.mark.parametrize("flag,where,problem", [
+    ("--output", "a_file/evaluation", "{tmp}/a_file is a file, not a folder"),  # as a read-only folder is to a user
+    ("--output", "a_file", "it is a file, not a folder"),
+    ("--json", "a_file/report.json", "{tmp}/a_file is a file, not a folder"),
+    ("--json", ".", "it is a folder"),
+])
+def test_evaluate_an_output_that_cannot_be_written_is_refused_before_the_evaluation(mask_dataset, tmp_path, flag,
+                                                                                      where, problem):
+    (tmp_path / "a_file").write_text("not a folder")
+    target = tmp_path / where
+    result = run("evaluate_mask_detector.py", "--dataset", mask_dataset, flag, target)
+    assert_one_line_error(result)
+    assert result.stderr.strip() == f"error: cannot write {flag} {target}: {problem.format(tmp=tmp_path)}"
+    assert result.stdout == ""  # nothing evaluated
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a_file", "dataset"]
+
+
+def test_a_read_only_output_folder_is_found_before_writing():
+    with tempfile.TemporaryDirectory() as folder:
+        os.chmod(folder, 0o555)  # root writes there all the same: checked as another user
+        with as_nobody():
+            assert output_problem(Path(folder) / "evaluation", folder=True) == "Permission denied"
+            assert output_problem(Path(folder) / "report.json") == "Permission denied"
+        assert os.listdir(folder) == []
+
+
+@pytest.mark.parametrize("name", ["annotated", "a.pdf", "a.gif"])
+def test_detect_image_refuses_an_output_without_an_image_extension(tmp_path, name):
+    result = run("detect_mask_image.py", "--image", PHOTO, "--output", tmp_path / name)
+    assert_one_line_error(result, f"cannot write --output {tmp_path / name}: not an image file name: end it in "
+                                  ".bmp, .jpeg, .jpg, .png, .webp, or name a folder that exists")
+    assert result.stdout == "" and os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("several", ["two images", "a folder"])
+def test_detect_image_output_without_an_extension_is_a_folder_for_several_images(tmp_path, several):
+    (tmp_path / "in").mkdir()
+    for name in ("a.jpg", "b.png"):
+        shutil.copy(PHOTO, tmp_path / "in" / name)
+    images = ["--image", tmp_path / "in"] if several == "a folder" else [
+        "--image", tmp_path / "in" / "a.jpg", "--image", tmp_path / "in" / "b.png"]
+    result = run("detect_mask_image.py", *images, "--output", tmp_path / "annotated")
+    assert result.returncode == 0, result.stderr
+    assert sorted(os.listdir(tmp_path / "annotated")) == ["a_annotated.jpg", "b_annotated.png"]
+    assert (tmp_path / "annotated" / "b_annotated.png").read_bytes().startswith(PNG_MAGIC)  # as its name says
+
+
+@pytest.mark.parametrize("name", ["out/v", "out/v.webm"])
+def test_detect_video_refuses_an_output_without_a_video_extension_before_opening_the_source(tmp_path, name):
+    result = run("detect_mask_video.py", "--input", "99", "--no-display", "--output", tmp_path / name)  # no camera 99
+    assert_one_line_error(result, f"cannot write --output {tmp_path / name}: not a video file name: end it in .mp4 "
+                                  "(or .m4v, .mov, .mkv, .avi)")
+    assert os.listdir(tmp_path) == []
+
+
+# Datasets
+
+def test_a_dataset_unzipped_on_a_mac_has_no_macosx_class(mask_dataset):
+    for hidden in ("__MACOSX/with_mask", ".thumbnails"):  # a Mac zip's resource forks; a viewer's cache
+        (mask_dataset / hidden).mkdir(parents=True)
+        (mask_dataset / hidden / "._0.jpg").write_bytes(b"\0\5\26\7 AppleDouble")
+        shutil.copy(mask_dataset / "with_mask" / "0.jpg", mask_dataset / hidden / "0.jpg")
+    result = run("evaluate_mask_detector.py", "--dataset", mask_dataset, "--json", "-")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)["dataset"]
+    assert report["images"] == 12 and report["skipped_files"] == []
+    shutil.rmtree(mask_dataset / "without_mask")
+    with pytest.raises(UserError, match=r"needs at least 2 class folders \(found: with_mask\)"):
+        load_dataset(mask_dataset, image_size=32)
+
+
+# Training
+
+def offline(tmp_path):
+    """An environment whose Keras cache (~/.keras, as KERAS_HOME is unset) is empty, and which cannot download:
+    urllib honours https_proxy, and a closed local port fails as a machine without internet does."""
+    (tmp_path / "home").mkdir()
+    return {**{key: value for key, value in os.environ.items() if key != "KERAS_HOME"},
+            "HOME": str(tmp_path / "home"), "https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
+
+
+def test_training_offline_without_base_weights_says_so_before_loading_the_images(mask_dataset, tmp_path):
+    result = run("train_mask_detector.py", "--dataset", mask_dataset, "--output", tmp_path / "models",
+                 env=offline(tmp_path))
+    assert_one_line_error(result)  # before the images' loading bar, and without TensorFlow's start-up lines
+    assert result.stderr.strip() == (
+        "error: cannot download the MobileNetV2 ImageNet weights (no internet?), and they are not in "
+        "~/.keras/models: pass --base-weights PATH to a local copy of "
+        "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5, or --base-weights none")
+    assert not (tmp_path / "models").exists()  # no empty output folder left behind
+
+
+@needs_shared
+def test_imagenet_weights_in_the_keras_cache_need_no_internet(tmp_path):
+    environment = offline(tmp_path)
+    (tmp_path / "home" / ".keras" / "models").mkdir(parents=True)
+    (tmp_path / "home" / ".keras" / "models" / IMAGENET_WEIGHTS.name).symlink_to(IMAGENET_WEIGHTS)
+    result = subprocess.run([sys.executable, "-c", "from facemask.model import check_base_weights; "
+                             "check_base_weights('imagenet')"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=180, env=environment)
+    assert result.returncode == 0 and "Downloading" not in result.stdout, result.stderr
+
+
+def test_tensorflow_starts_without_its_cpp_chatter_and_errors_still_show():
+    code = ("from facemask.model import build_model\n"  # the training's import path: Keras, then TensorFlow
+            "import tensorflow as tf\n"
+            "tf.config.list_physical_devices('GPU')\n"  # the devices start: without a GPU, cuInit fails
+            "print(int(tf.reduce_sum(tf.ones(3))))\n"
+            "tf.reshape(tf.range(3), (2, 2))\n")  # a real error
+    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180,
+                            env=environment)
+    assert result.stdout == "3\n"
+    assert result.returncode == 1 and result.stderr.startswith("Traceback"), result.stderr
+    assert "InvalidArgumentError" in result.stderr.strip().splitlines()[-1]
+    for chatter in ("cuInit", "oneDNN", "cuda drivers", "absl::InitializeLog", "cpu_feature_guard"):
+        assert chatter not in result.stderr
+
+
+def test_train_help_shows_dataset_as_required_and_export_needs_no_dataset(tmp_path):
+    usage = run("train_mask_detector.py", "--help").stdout
+    assert usage.startswith("usage: train_mask_detector.py [-h] (--dataset DATASET | --export MODEL.keras)")
+    assert "\nrequired, one of:\n  --dataset DATASET, -d DATASET" in usage
+    result = run("train_mask_detector.py", "--epochs", 3)
+    assert result.returncode == 2
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.endswith("error: one of the arguments --dataset/-d --export is required")
+    (tmp_path / "model.txt").write_text("not a model")
+    assert_one_line_error(run("train_mask_detector.py", "--export", tmp_path / "model.txt"),
+                          f"--export needs an existing .keras model: {tmp_path / 'model.txt'}")
+
+
+def test_training_figures_have_whole_epochs_and_nothing_cut_off(tmp_path, monkeypatch):
+    from facemask import report
+
+    figures = []
+    monkeypatch.setattr(report.plt, "close", figures.append)  # kept open, to look at their ticks
+    history = {"loss": [0.9, 0.6, 0.5], "val_loss": [1.0, 0.8, 0.7], "accuracy": [0.5, 0.7, 0.8],
+               "val_accuracy": [0.5, 0.6, 0.7]}
+    report.save_training_curves(history, tmp_path / "plot.png")
+    report.save_confusion_matrix([0, 1, 1, 2], [0, 1, 0, 2], ["with_mask", "without_mask", "mask_weared_incorrect"],
+                                 tmp_path / "confusion_matrix.png")
+    monkeypatch.undo()
+    for axes in figures[0].axes:
+        assert [tick for tick in axes.get_xticks() if 1 <= tick <= 3] == [1, 2, 3]  # not 1.25, 1.5, …
+    for figure in figures:
+        report.plt.close(figure)
+    for name in ("plot.png", "confusion_matrix.png"):
+        image = cv2.imread(str(tmp_path / name))
+        edges = np.concatenate([image[:3].reshape(-1), image[-3:].reshape(-1), image[:, :3].reshape(-1),
+                                image[:, -3:].reshape(-1)])
+        assert (edges == 255).all(), f"{name}: something touches its edge, cut off (the True label axis title)"

@@ -57,6 +57,10 @@ def test_training_writes_every_output(trained):
     assert saved["train_images"] + saved["val_images"] == 12
     assert set(saved["versions"]) >= {"tensorflow", "keras", "opencv"}
     assert saved == metadata
+    options = saved["options"]  # numbers as numbers, flags as booleans, paths as strings
+    assert options["epochs"] == 2 and options["val_split"] == 0.5 and options["lr"] == 1e-4
+    assert options["resume"] is False and options["checkpoint_dir"] is None and options["base_weights"] == "none"
+    assert options["output"] == str(output)
 
 
 def test_saved_model_and_tflite_copy_agree(trained):
