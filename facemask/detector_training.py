@@ -25,7 +25,9 @@ from facemask.mobilenet_detector import SCALES, encode, input_scale, make_anchor
 from facemask.scenes import find_face_boxes, read_scenes, scene_sampler
 
 TAPS = ("block_6_expand_relu", "block_13_expand_relu", "out_relu")  # strides 8, 16, 32
-FROZEN_BLOCKS = ("Conv1", "bn_Conv1", "expanded_conv_", "block_1_", "block_2_")  # strides 2 and 4: generic edges
+# Frozen: strides 2 and 4 (generic edges), and blocks 10 to 16, as the shipped detector was trained. Training
+# blocks 10 to 16 too makes a step twice as slow and is not measured yet (run 6 in models/face_detector.md).
+FROZEN_BLOCKS = ("Conv1", "expanded_conv_", "block_1_", "block_2_", *(f"block_{n}_" for n in range(10, 17)))
 WIDTH = 96  # channels of the pyramid and the head
 PRIOR = 0.01  # the face probability the head starts from, as RetinaNet: the loss is not swamped at first
 POSITIVE_IOU, NEGATIVE_IOU = 0.5, 0.4  # anchor-to-face overlaps: a face above the one, background below the other
