@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, face_photo, with_drawn_mask
 
-from facemask.pipeline import MaskDetector
+from facemask.pipeline import DEFAULT_DETECTOR, FACE_DETECTORS, MaskDetector
 from facemask.web import MAX_PIXELS, SHOWN_SIZE, annotate, make_examples
 
 CHROMIUM = Path(os.environ.get("FACEMASK_CHROMIUM", "/usr/bin/chromium"))
@@ -23,6 +23,7 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 RED, GREEN = (255, 0, 0), (0, 255, 0)  # RGB colours of the No Mask and Mask boxes
+DEFAULT = FACE_DETECTORS[DEFAULT_DETECTOR](None, None, None).default_confidence  # where the app's slider starts
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def two_faces(tmp_path):
 
 
 def test_annotate_draws_lists_and_counts_the_faces(detector, two_faces):
-    image, rows, message = annotate(detector, two_faces, 0.25)
+    image, rows, message = annotate(detector, two_faces, DEFAULT)
     assert image.shape == (600, 1024, 3)
     assert [row[1] for row in rows] == ["No Mask", "Mask"]
     assert message == "2 faces: 1 mask, 1 no mask"
@@ -53,22 +54,25 @@ def test_annotate_finds_what_detect_mask_image_finds(detector, two_faces):
     script = subprocess.run([sys.executable, str(ROOT / "detect_mask_image.py"), "--image", str(two_faces),
                              "--json", "-"], capture_output=True, text=True, check=True, timeout=300)
     faces = json.loads(script.stdout)[str(two_faces)]
-    _, rows, _ = annotate(detector, two_faces, 0.25)
+    _, rows, _ = annotate(detector, two_faces, DEFAULT)
     assert [[row[1], row[2], row[3]] for row in rows] == [
         ["Mask" if face["label"] == "with_mask" else "No Mask", f"{face['confidence']:.2%}",
          ", ".join(map(str, face["box"]))] for face in faces]
 
 
 def test_the_confidence_slider_decides_which_faces_count(detector, two_faces):
-    # The masked face's detection confidence is about 0.9, the other's above 0.99.
-    assert len(annotate(detector, two_faces, 0.25)[1]) == 2
-    _, rows, message = annotate(detector, two_faces, 0.95)
-    assert [row[1] for row in rows] == ["No Mask"]
-    assert message == "1 face: 0 mask, 1 no mask"
+    detector.confidence = DEFAULT
+    faces = detector(cv2.imread(str(two_faces)))
+    assert len(annotate(detector, two_faces, DEFAULT)[1]) == len(faces) == 2
+    # between the two faces' detection confidences, only the surer face counts
+    surer, other = sorted(faces, key=lambda face: face["face_confidence"], reverse=True)
+    _, rows, message = annotate(detector, two_faces, (surer["face_confidence"] + other["face_confidence"]) / 2)
+    assert [row[3] for row in rows] == [", ".join(map(str, surer["box"]))]
+    assert message.startswith("1 face: ")
 
 
 def test_the_example_gallery_shows_one_face_two_faces_and_none(detector, tmp_path):
-    results = [annotate(detector, path, 0.25) for path in make_examples(tmp_path)]
+    results = [annotate(detector, path, DEFAULT) for path in make_examples(tmp_path)]
     assert [message for _, _, message in results] == [
         "1 face: 0 mask, 1 no mask", "2 faces: 1 mask, 1 no mask",
         "No face found. Try a lower face-detector confidence, or a photo where faces are larger."]
@@ -80,7 +84,7 @@ def test_the_example_gallery_shows_one_face_two_faces_and_none(detector, tmp_pat
 def test_a_file_that_is_not_an_image_gets_a_message_naming_it(detector, tmp_path, content):
     path = tmp_path / "photo.jpg"
     path.write_bytes(content)
-    image, rows, message = annotate(detector, path, 0.25)
+    image, rows, message = annotate(detector, path, DEFAULT)
     assert (image, rows) == (None, [])
     assert message.startswith("Cannot read image photo.jpg: ")  # read_image's reason, without the server's folder
     assert str(tmp_path) not in message
@@ -89,7 +93,7 @@ def test_a_file_that_is_not_an_image_gets_a_message_naming_it(detector, tmp_path
 def test_a_very_large_photo_is_annotated_and_shown_smaller(detector, two_faces, tmp_path):
     path = tmp_path / "large.jpg"
     cv2.imwrite(str(path), cv2.resize(cv2.imread(str(two_faces)), (10000, 8000)))
-    image, rows, message = annotate(detector, path, 0.25)
+    image, rows, message = annotate(detector, path, DEFAULT)
     assert image.shape == (SHOWN_SIZE * 8 // 10, SHOWN_SIZE, 3)
     assert message == "2 faces: 1 mask, 1 no mask"
     assert int(rows[1][3].split(", ")[2]) > 8000  # the boxes are in the photo's own pixels
@@ -100,12 +104,12 @@ def test_a_photo_over_the_pixel_limit_is_refused_before_decoding(detector, tmp_p
     assert size[0] * size[1] > MAX_PIXELS
     path = tmp_path / "panorama.png"
     cv2.imwrite(str(path), np.zeros(size[::-1], np.uint8))
-    assert annotate(detector, path, 0.25) == (
+    assert annotate(detector, path, DEFAULT) == (
         None, [], "panorama.png is too large: the demo takes photos of up to 150 megapixels.")
 
 
 def test_nothing_uploaded_asks_for_a_photo(detector):
-    assert annotate(detector, None, 0.25) == (None, [], "Upload a photo or take a webcam snapshot.")
+    assert annotate(detector, None, DEFAULT) == (None, [], "Upload a photo or take a webcam snapshot.")
 
 
 def free_port():
@@ -234,8 +238,8 @@ def test_the_page_annotates_an_uploaded_photo_in_a_real_browser(app_url, page, t
     page.get_by_text("Invalid file type: notes.txt").wait_for()
 
     slider_box = page.get_by_label("number input for Face-detector confidence")
-    slider_box.fill("0.95")  # the masked face's detection confidence is about 0.9
-    wait_for_summary(page, "1 face: 0 mask, 1 no mask")
+    slider_box.fill("0.95")  # above both faces' detection confidences (about 0.93 and 0.91)
+    wait_for_summary(page, "No face found.")
 
     page.locator("#detector input").click()  # another face detector: the photo again, at its own default
     page.get_by_role("option", name="blazeface", exact=True).click()
