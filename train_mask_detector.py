@@ -15,8 +15,10 @@ def parse_args():
                            "without_mask/")
     task.add_argument("--export", type=Path, metavar="MODEL.keras",
                       help="no training: write the TFLite copy of an existing .keras model beside it")
-    parser.add_argument("--output", "-o", type=Path, default=Path("models"),
-                        help="folder for the model and its reports (default: models/)")
+    parser.add_argument("--output", "-o", type=Path, default=Path("mask_detector_model"),
+                        help="folder for the model and its reports (default: mask_detector_model/)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace the model already in --output (without it, such a folder is refused)")
     parser.add_argument("--base-weights", default="imagenet",
                         help="MobileNetV2 weights: imagenet (downloaded by Keras), none, or a local .h5 file")
     parser.add_argument("--epochs", type=int, default=20, help="epochs of training the head (default: 20)")

@@ -18,7 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from facemask.dataset import augmented_batches, find_images, load_dataset, report_skipped, split
-from facemask.files import check_output, staged_outputs
+from facemask.files import check_output, refuse_to_replace, staged_outputs
 from facemask.images import IMAGE_SIZE
 from facemask.pipeline import FaceCropper
 from facemask.report import classification_summary, save_confusion_matrix, save_training_curves
@@ -29,7 +29,7 @@ MODEL_NAME = "mask_detector"
 @dataclass
 class TrainingOptions:
     dataset: Path
-    output: Path = Path("models")
+    output: Path = Path("mask_detector_model")
     base_weights: str = "imagenet"
     epochs: int = 20
     batch_size: int = 32
@@ -46,6 +46,7 @@ class TrainingOptions:
     checkpoint_dir: Path = None
     resume: bool = False
     strategy: str = "default"
+    force: bool = False  # replace the model already in `output`
 
 
 def extract_features(runner, images, labels, views, seed, camera):
@@ -97,10 +98,12 @@ def what_the_run_trains_on(options, data):
 def train(options):
     """Train and write every output; returns the summary dict written to the metadata file."""
     started = time.perf_counter()
-    # Mistakes in the dataset's layout, the output folder and the base weights are reported before the minutes of
-    # loading the images, and create nothing: a failed run leaves no empty output folder behind.
+    # Mistakes in the dataset's layout, the output folder and the base weights, and an output folder that already
+    # holds a model, are reported before the minutes of loading the images, and create nothing: a failed run
+    # leaves no empty output folder behind.
     find_images(options.dataset)
     check_output(options.output, "--output", folder=True)
+    refuse_to_replace(options.output, f"{MODEL_NAME}.keras", options.force)
     from facemask.model import check_base_weights
 
     check_base_weights(options.base_weights)

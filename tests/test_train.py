@@ -107,14 +107,15 @@ def test_three_classes_a_3x3_grid_and_fine_tuning_from_the_command_line(mask_dat
     import keras
 
     shutil.copytree(mask_dataset / "with_mask", mask_dataset / "mask_on_chin")
+    (tmp_path / "mask_detector.keras").write_bytes(b"an older model, replaced as --force asks")
     result = run_script("--dataset", mask_dataset, "--output", tmp_path, "--base-weights", "none", "--epochs", 1,
                         "--views", 1, "--val-split", 0.5, "--fine-tune", 10, "--fine-tune-epochs", 1,
-                        "--align-faces", "--grid", 3)
+                        "--align-faces", "--grid", 3, "--force")
     assert result.returncode == 0, result.stderr
     assert "accuracy" in result.stdout
     assert "found the face in 18 images; 0 are used whole" in result.stdout
     model = keras.models.load_model(tmp_path / "mask_detector.keras")
-    assert model.output_shape == (None, 3)
+    assert model.output_shape == (None, 3)  # the older model replaced
     assert model.get_layer("pool").output.shape == (None, 3, 3, 1280)  # --grid 3
     assert (tmp_path / "mask_detector.labels.txt").read_text().split() == ["mask_on_chin", "with_mask", "without_mask"]
     assert json.loads((tmp_path / "training_metadata.json").read_text())["epochs_run"] == 2  # 1 head + 1 fine-tune
@@ -169,13 +170,32 @@ def test_local_imagenet_weights_are_loaded():
     np.testing.assert_array_equal(base.get_layer("Conv1").kernel.numpy(), stored)
 
 
+@pytest.mark.parametrize("output", ["default", "named"])
+def test_a_folder_that_holds_a_model_is_refused_without_force(mask_dataset, tmp_path, output):
+    folder = tmp_path / "mask_detector_model"  # the default --output, in the folder the command runs in
+    folder.mkdir()
+    (folder / "mask_detector.keras").write_bytes(b"the good model")
+    (folder / "plot.png").write_bytes(b"its curves")
+    args = ["--output", folder] if output == "named" else []
+    result = subprocess.run([sys.executable, SCRIPT, "--dataset", mask_dataset, *args, "--base-weights", "none"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    shown = folder if output == "named" else "mask_detector_model"
+    assert result.returncode == 2
+    # one line, so before the images' loading bar
+    assert result.stderr == (f"error: --output {shown} already holds a model (mask_detector.keras): pass --force to "
+                             f"replace it, or choose another --output\n")
+    assert result.stdout == ""
+    assert sorted(path.name for path in folder.iterdir()) == ["mask_detector.keras", "plot.png"]
+    assert (folder / "mask_detector.keras").read_bytes() == b"the good model"
+
+
 def test_ctrl_c_leaves_the_old_model_in_place(mask_dataset, tmp_path):
     output = tmp_path / "models"
     output.mkdir()
     good_model = output / "mask_detector.keras"
     good_model.write_bytes(b"the good model")
     process = subprocess.Popen([sys.executable, SCRIPT, "--dataset", str(mask_dataset), "--output", str(output),
-                                "--base-weights", "none"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                "--base-weights", "none", "--force"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     for line in process.stdout:
         if "for training" in line:  # images loaded; now the model is built and trained
@@ -203,7 +223,7 @@ def test_a_run_killed_mid_training_resumes_from_its_last_epoch(mask_dataset, tmp
     good_model = output / "mask_detector.keras"
     good_model.write_bytes(b"the good model")
     command = [sys.executable, SCRIPT, "--dataset", str(mask_dataset), "--output", str(output), "--base-weights",
-               "none", "--epochs", "300", "--patience", "300", "--checkpoint-dir", str(checkpoints)]
+               "none", "--epochs", "300", "--patience", "300", "--checkpoint-dir", str(checkpoints), "--force"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         state = checkpoints / "head.json"
