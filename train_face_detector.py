@@ -18,6 +18,8 @@ def parse_args():
                              "and crowds from (default: none)")
     parser.add_argument("--output", "-o", type=Path, default=Path("face_detector_model"),
                         help="folder for face_detector.tflite, .keras and the reports (default: face_detector_model/)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace the detector already in --output (without it, such a folder is refused)")
     parser.add_argument("--base-weights", default="imagenet",
                         help="MobileNetV2 weights: imagenet (downloaded by Keras), none, or a local .h5 file")
     parser.add_argument("--steps", type=int, default=10000, help="training steps (default: 10000)")

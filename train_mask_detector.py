@@ -15,8 +15,14 @@ def parse_args():
                            "without_mask/")
     task.add_argument("--export", type=Path, metavar="MODEL.keras",
                       help="no training: write the TFLite copy of an existing .keras model beside it")
-    parser.add_argument("--output", "-o", type=Path, default=Path("models"),
-                        help="folder for the model and its reports (default: models/)")
+    parser.add_argument("--output", "-o", type=Path, default=Path("mask_detector_model"),
+                        help="folder for the model and its reports (default: mask_detector_model/)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace the model already in --output (without it, such a folder is refused)")
+    parser.add_argument("--recipe", choices=("shipped", "tutorial"), default="shipped",
+                        help="what --grid, --align-faces and --fine-tune default to: the shipped model's recipe "
+                             "(--grid 3 --align-faces --fine-tune 60, see models/README.md) or the tutorials' "
+                             "(--grid 1 --no-align-faces --fine-tune 0); flags given still count (default: shipped)")
     parser.add_argument("--base-weights", default="imagenet",
                         help="MobileNetV2 weights: imagenet (downloaded by Keras), none, or a local .h5 file")
     parser.add_argument("--epochs", type=int, default=20, help="epochs of training the head (default: 20)")
@@ -29,17 +35,18 @@ def parse_args():
                         help="augmented copies of each training image whose base features are computed (default: 1)")
     parser.add_argument("--patience", type=int, default=5,
                         help="epochs without a better validation loss before stopping early (default: 5)")
-    parser.add_argument("--fine-tune", type=int, default=0, metavar="N",
-                        help="then unfreeze the top N layers of the base and go on training at lr/10 "
-                             "(default: 0, off)")
+    parser.add_argument("--fine-tune", type=int, metavar="N",
+                        help="then unfreeze the top N layers of the base and go on training at lr/10; 0: off "
+                             "(default: the recipe's, 60 shipped, 0 tutorial)")
     parser.add_argument("--fine-tune-epochs", type=int, default=5, help="epochs of fine-tuning (default: 5)")
-    parser.add_argument("--grid", type=int, choices=(1, 3), default=1,
+    parser.add_argument("--grid", type=int, choices=(1, 3),
                         help="pool the base's 7×7 features into one average (1, the tutorials') or a 3×3 grid that "
-                             "keeps where on the face each feature was seen (default: 1)")
-    parser.add_argument("--align-faces", action=argparse.BooleanOptionalAction, default=False,
+                             "keeps where on the face each feature was seen (default: the recipe's, 3 shipped, "
+                             "1 tutorial)")
+    parser.add_argument("--align-faces", action=argparse.BooleanOptionalAction,
                         help="train on the face the face detector finds in each image, cropped as detection crops "
                              "it but with a margin drawn between 0 and 40%% (the whole image when it finds none) "
-                             "(default: off)")
+                             "(default: the recipe's, on shipped, off tutorial)")
     parser.add_argument("--camera-augment", action=argparse.BooleanOptionalAction, default=True,
                         help="add camera effects to the augmentation: blur of small faces, JPEG artefacts, "
                              "brightness and contrast (default: on)")
@@ -58,7 +65,7 @@ def parse_args():
         if getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')} must be at least 1")
     for flag in ("views", "fine_tune", "fine_tune_epochs", "patience"):
-        if getattr(args, flag) < 0:
+        if (getattr(args, flag) or 0) < 0:
             parser.error(f"--{flag.replace('_', '-')} cannot be negative")
     return args
 

@@ -20,8 +20,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from facemask.files import make_folder, staged_outputs
-from facemask.mobilenet_detector import SCALES, encode, input_scale, make_anchors
+from facemask.files import make_folder, refuse_to_replace, staged_outputs
+from facemask.mobilenet_detector import MODEL_NAME, SCALES, encode, input_scale, make_anchors
 from facemask.scenes import find_face_boxes, read_scenes, scene_sampler
 
 TAPS = ("block_6_expand_relu", "block_13_expand_relu", "out_relu")  # strides 8, 16, 32
@@ -221,6 +221,7 @@ class DetectorOptions:
     val_split: float = 0.15
     composed_share: float = 0.5
     seed: int = 42
+    force: bool = False  # replace the detector already in `output`
 
 
 def split_scenes(scenes, val_split, seed):
@@ -261,6 +262,7 @@ def plain(value):
 def train_detector(options):
     """Train, validate and write the detector; returns the metadata written beside it."""
     started = time.perf_counter()
+    refuse_to_replace(options.output, MODEL_NAME, options.force)  # before the scenes are read
     scenes = [scene for folder in options.scenes for scene in read_scenes(Path(folder))]
     train_scenes, val_scenes = split_scenes(scenes, options.val_split, options.seed)
     face_photos, skipped = [], 0
@@ -312,7 +314,7 @@ def train_detector(options):
 def write_detector(output_dir, model, losses, val_scenes, metadata, started):
     """The model (.keras and .tflite), its loss curve and its metadata, with the validation figures of the
     .tflite file as detection runs it, written into output_dir together."""
-    from facemask.mobilenet_detector import MODEL_NAME, MobileNetDetector
+    from facemask.mobilenet_detector import MobileNetDetector
     from facemask.report import save_loss_curve
     from facemask.runtime import to_tflite
 

@@ -57,6 +57,14 @@ def check_output(path, flag, folder=False):
         raise UserError(f"cannot write {flag} {path}: {problem}")
 
 
+def refuse_to_replace(folder, model_name, force, flag="--output"):
+    """UserError when `folder` already holds a model (the file `model_name`) and `force` is false: a training run
+    replaces a model only when asked. Checked before the work starts."""
+    if not force and (Path(folder) / model_name).exists():
+        raise UserError(f"{flag} {folder} already holds a model ({model_name}): pass --force to replace it, or "
+                        f"choose another {flag}")
+
+
 @contextmanager
 def reported_as_user_error(path):
     """A file-system error while writing `path` (a folder that is a file, no permission, a full disk) becomes

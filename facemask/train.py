@@ -18,18 +18,24 @@ import numpy as np
 from tqdm import tqdm
 
 from facemask.dataset import augmented_batches, find_images, load_dataset, report_skipped, split
-from facemask.files import check_output, staged_outputs
+from facemask.files import check_output, refuse_to_replace, staged_outputs
 from facemask.images import IMAGE_SIZE
 from facemask.pipeline import FaceCropper
 from facemask.report import classification_summary, save_confusion_matrix, save_training_curves
 
 MODEL_NAME = "mask_detector"
+# What --recipe sets, unless the flags are given: the shipped model's (models/README.md), or the tutorials' head on
+# whole images without fine-tuning
+RECIPES = {"shipped": {"grid": 3, "align_faces": True, "fine_tune": 60},
+           "tutorial": {"grid": 1, "align_faces": False, "fine_tune": 0}}
 
 
 @dataclass
 class TrainingOptions:
+    """The options of a run; grid, align_faces and fine_tune left at None take the recipe's values."""
     dataset: Path
-    output: Path = Path("models")
+    output: Path = Path("mask_detector_model")
+    recipe: str = "shipped"
     base_weights: str = "imagenet"
     epochs: int = 20
     batch_size: int = 32
@@ -38,14 +44,22 @@ class TrainingOptions:
     seed: int = 42
     views: int = 1
     patience: int = 5
-    fine_tune: int = 0
+    fine_tune: int = None
     fine_tune_epochs: int = 5
-    align_faces: bool = False
-    grid: int = 1
+    align_faces: bool = None
+    grid: int = None
     camera_augment: bool = True
     checkpoint_dir: Path = None
     resume: bool = False
     strategy: str = "default"
+    force: bool = False  # replace the model already in `output`
+
+    def __post_init__(self):
+        if self.recipe not in RECIPES:
+            raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, not {self.recipe!r}")
+        for key, value in RECIPES[self.recipe].items():
+            if getattr(self, key) is None:
+                setattr(self, key, value)
 
 
 def extract_features(runner, images, labels, views, seed, camera):
@@ -97,13 +111,17 @@ def what_the_run_trains_on(options, data):
 def train(options):
     """Train and write every output; returns the summary dict written to the metadata file."""
     started = time.perf_counter()
-    # Mistakes in the dataset's layout, the output folder and the base weights are reported before the minutes of
-    # loading the images, and create nothing: a failed run leaves no empty output folder behind.
+    # Mistakes in the dataset's layout, the output folder and the base weights, and an output folder that already
+    # holds a model, are reported before the minutes of loading the images, and create nothing: a failed run
+    # leaves no empty output folder behind.
     find_images(options.dataset)
     check_output(options.output, "--output", folder=True)
+    refuse_to_replace(options.output, f"{MODEL_NAME}.keras", options.force)
     from facemask.model import check_base_weights
 
     check_base_weights(options.base_weights)
+    print(f"recipe {options.recipe}: --grid {options.grid} {'--' if options.align_faces else '--no-'}align-faces "
+          f"--fine-tune {options.fine_tune}")
     data = load_dataset(options.dataset, IMAGE_SIZE, FaceCropper() if options.align_faces else None)
     report_skipped(data.skipped, options.dataset)
     if options.align_faces:

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
+from tqdm import tqdm
 
 from facemask import UserError
 from facemask.drawing import draw_faces, draw_fps
@@ -179,6 +180,7 @@ def detect_in_order(detectors, frames):
 
 def run_video(detectors, source, output=None, json_lines=None, display=True, read_timeout=DEFAULT_READ_TIMEOUT):
     """Process a video until it ends, `q`/Esc is pressed, Ctrl-C or SIGTERM; returns the run's summary dict.
+    Progress goes to stderr: a bar to the frame count for a file, a running count of frames for a camera or stream.
     The output files hold every frame processed until then. A source that delivers no frame for `read_timeout`
     seconds (0: wait for ever) ends the run the same way, and then raises UserError.
 
@@ -187,7 +189,9 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
     capture, live = open_capture(source)
     fps_of_source = capture.get(cv2.CAP_PROP_FPS) or 30.0
     display = display and has_display()
+    frame_count = 0 if live else int(capture.get(cv2.CAP_PROP_FRAME_COUNT))  # 0 or less: not known
     reader = FrameReader(capture, live, read_timeout)
+    progress = tqdm(total=frame_count if frame_count > 0 else None, desc="Detecting", unit=" frames")
     writer = log = None
     staged = []  # (temporary path, final path), renamed into place at the end
     totals = {"frames": 0, "faces": 0, **{name: 0 for name in class_names}}
@@ -213,6 +217,7 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
                 if log is not None:
                     log.write(json.dumps({"frame": totals["frames"], "faces": faces}) + "\n")
                 totals["frames"] += 1
+                progress.update(1)
                 totals["faces"] += len(faces)
                 for name, count in count_labels(faces, class_names).items():
                     totals[name] += count
@@ -226,6 +231,7 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
         print("interrupted: finishing the output files")
         finished = True
     finally:
+        progress.close()  # its last line ended, before any message that follows
         reader.stop()
         if writer is not None:
             writer.release()

@@ -311,7 +311,7 @@ def test_training_on_a_class_of_unreadable_files_exits_2(images, tmp_path):
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "mask_detector.keras").write_bytes(b"the previous model")
     result = run("train_mask_detector.py", "--dataset", dataset, "--output", tmp_path / "models",
-                 "--base-weights", "none")
+                 "--base-weights", "none", "--force")
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: class with_mask has 0 readable image(s) in {dataset}, needs at least 2")

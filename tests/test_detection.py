@@ -2,6 +2,7 @@
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -198,6 +199,9 @@ def test_video_file_every_frame_in_both_outputs(tmp_path):
                  "--json-lines", tmp_path / "faces.jsonl")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1].startswith("12 frames")
+    # stdout keeps the summary; stderr shows the progress bar, to the file's frame count
+    assert re.fullmatch(r"Detecting: 100%\|█+\| 12/12 \[.+ frames/s\]", result.stderr.strip().splitlines()[-1]), \
+        result.stderr
     lines = [json.loads(line) for line in (tmp_path / "faces.jsonl").read_text().splitlines()]
     assert [line["frame"] for line in lines] == list(range(12))
     output = cv2.VideoCapture(str(tmp_path / "out.mp4"))
@@ -340,9 +344,11 @@ def test_a_stream_that_stops_sending_ends_the_run_after_the_read_timeout(tmp_pat
         StallingStream.hang_up.set()
         server.shutdown()
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith("error: no frame from http://127.0.0.1:")
+    *_, counter, error = result.stderr.strip().splitlines()
+    assert error.startswith("error: no frame from http://127.0.0.1:")
     assert seconds < 100  # not the 120 s the stream stays silent
     frames_logged = len((tmp_path / "faces.jsonl").read_text().splitlines())
+    assert re.fullmatch(rf"Detecting: {frames_logged} frames \[.+ frames/s\]", counter)  # a stream: no total
     output = cv2.VideoCapture(str(tmp_path / "out.mp4"))
     frames_written = 0
     while output.read()[0]:

@@ -1,6 +1,7 @@
 """Training our face detector: matching boxes to anchors, the training crops, composed scenes, and a short real
 training run on made-up scenes."""
 import json
+import os
 import subprocess
 import sys
 
@@ -111,3 +112,28 @@ def test_a_short_training_run_learns_to_find_the_faces(tmp_path):
                             "mobilenet", "--face", output, "--json", "-"], capture_output=True, text=True)
     assert found.returncode == 0, found.stderr
     assert len(json.loads(found.stdout)[str(scene)]) >= 1
+
+
+def run_training(*args):
+    return subprocess.run([sys.executable, str(ROOT / "train_face_detector.py"), *map(str, args)],
+                          capture_output=True, text=True, timeout=900)
+
+
+def test_a_folder_that_holds_a_detector_is_refused_without_force(tmp_path):
+    make_scenes(tmp_path / "scenes", 4, np.random.default_rng(3))
+    output = tmp_path / "detector"
+    output.mkdir()
+    (output / "face_detector.tflite").write_bytes(b"the good detector")
+    small = ["--scenes", tmp_path / "scenes", "--output", output, "--base-weights", "none", "--steps", 1,
+             "--batch-size", 1, "--crop-size", 128, "--val-split", 0.25]
+    result = run_training(*small)
+    assert result.returncode == 2
+    assert result.stderr == (f"error: --output {output} already holds a model (face_detector.tflite): pass --force "
+                             "to replace it, or choose another --output\n")  # before the scenes are read
+    assert result.stdout == "" and os.listdir(output) == ["face_detector.tflite"]
+    assert (output / "face_detector.tflite").read_bytes() == b"the good detector"
+
+    result = run_training(*small, "--force")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (output / "face_detector.tflite").read_bytes() != b"the good detector"
+    assert json.loads((output / "training_metadata.json").read_text())["options"]["force"] is True

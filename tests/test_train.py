@@ -1,4 +1,5 @@
-"""Real training runs on tiny data made in the test (random base weights, so no download and no ../shared)."""
+"""Real training runs on tiny data made in the test (random base weights, so no download and no ../shared); most
+with --recipe tutorial, the quick one, as the shipped recipe fine-tunes the base on images."""
 import io
 import json
 import os
@@ -35,8 +36,8 @@ def trained(tmp_path_factory):
     photo = face_photo()
     dataset = make_dataset(folder / "dataset", {"with_mask": with_drawn_mask(photo), "without_mask": photo})
     output = folder / "models"
-    metadata = train(TrainingOptions(dataset=dataset, output=output, base_weights="none", epochs=2, views=1,
-                                     val_split=0.5))
+    metadata = train(TrainingOptions(dataset=dataset, output=output, recipe="tutorial", base_weights="none",
+                                     epochs=2, views=1, val_split=0.5))
     return output, metadata
 
 
@@ -61,6 +62,8 @@ def test_training_writes_every_output(trained):
     assert options["epochs"] == 2 and options["val_split"] == 0.5 and options["lr"] == 1e-4
     assert options["resume"] is False and options["checkpoint_dir"] is None and options["base_weights"] == "none"
     assert options["output"] == str(output)
+    assert options["recipe"] == "tutorial" and (options["grid"], options["align_faces"], options["fine_tune"]) == (
+        1, False, 0)
 
 
 def test_saved_model_and_tflite_copy_agree(trained):
@@ -107,18 +110,35 @@ def test_three_classes_a_3x3_grid_and_fine_tuning_from_the_command_line(mask_dat
     import keras
 
     shutil.copytree(mask_dataset / "with_mask", mask_dataset / "mask_on_chin")
+    (tmp_path / "mask_detector.keras").write_bytes(b"an older model, replaced as --force asks")
     result = run_script("--dataset", mask_dataset, "--output", tmp_path, "--base-weights", "none", "--epochs", 1,
                         "--views", 1, "--val-split", 0.5, "--fine-tune", 10, "--fine-tune-epochs", 1,
-                        "--align-faces", "--grid", 3)
+                        "--align-faces", "--grid", 3, "--force")
     assert result.returncode == 0, result.stderr
     assert "accuracy" in result.stdout
     assert "found the face in 18 images; 0 are used whole" in result.stdout
     model = keras.models.load_model(tmp_path / "mask_detector.keras")
-    assert model.output_shape == (None, 3)
+    assert model.output_shape == (None, 3)  # the older model replaced
     assert model.get_layer("pool").output.shape == (None, 3, 3, 1280)  # --grid 3
     assert (tmp_path / "mask_detector.labels.txt").read_text().split() == ["mask_on_chin", "with_mask", "without_mask"]
-    assert json.loads((tmp_path / "training_metadata.json").read_text())["epochs_run"] == 2  # 1 head + 1 fine-tune
+    metadata = json.loads((tmp_path / "training_metadata.json").read_text())
+    assert metadata["epochs_run"] == 2  # 1 head + 1 fine-tune
+    assert metadata["options"]["recipe"] == "shipped" and metadata["options"]["fine_tune"] == 10  # the flag counts
     assert optimizer_variables(tmp_path / "mask_detector.keras") == []
+
+
+def test_the_default_recipe_is_the_shipped_models_and_the_tutorials_is_one_flag_away(tmp_path):
+    card = (ROOT / "models" / "README.md").read_text()
+    assert "--grid 3 --align-faces --fine-tune 60" in card  # the shipped model's training command
+    shipped = TrainingOptions(dataset=tmp_path)
+    assert (shipped.recipe, shipped.grid, shipped.align_faces, shipped.fine_tune) == ("shipped", 3, True, 60)
+    tutorial = TrainingOptions(dataset=tmp_path, recipe="tutorial")
+    assert (tutorial.grid, tutorial.align_faces, tutorial.fine_tune) == (1, False, 0)
+    mixed = TrainingOptions(dataset=tmp_path, recipe="tutorial", grid=3, fine_tune=30)
+    assert (mixed.grid, mixed.align_faces, mixed.fine_tune) == (3, False, 30)
+    assert TrainingOptions(dataset=tmp_path, align_faces=False).align_faces is False
+    with pytest.raises(ValueError, match="shipped, tutorial"):
+        TrainingOptions(dataset=tmp_path, recipe="mine")
 
 
 @pytest.mark.parametrize("problem,message", [("one class", "at least 2 class folders"), ("missing", "not found")])
@@ -169,14 +189,34 @@ def test_local_imagenet_weights_are_loaded():
     np.testing.assert_array_equal(base.get_layer("Conv1").kernel.numpy(), stored)
 
 
+@pytest.mark.parametrize("output", ["default", "named"])
+def test_a_folder_that_holds_a_model_is_refused_without_force(mask_dataset, tmp_path, output):
+    folder = tmp_path / "mask_detector_model"  # the default --output, in the folder the command runs in
+    folder.mkdir()
+    (folder / "mask_detector.keras").write_bytes(b"the good model")
+    (folder / "plot.png").write_bytes(b"its curves")
+    args = ["--output", folder] if output == "named" else []
+    result = subprocess.run([sys.executable, SCRIPT, "--dataset", mask_dataset, *args, "--base-weights", "none"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    shown = folder if output == "named" else "mask_detector_model"
+    assert result.returncode == 2
+    # one line, so before the images' loading bar
+    assert result.stderr == (f"error: --output {shown} already holds a model (mask_detector.keras): pass --force to "
+                             f"replace it, or choose another --output\n")
+    assert result.stdout == ""
+    assert sorted(path.name for path in folder.iterdir()) == ["mask_detector.keras", "plot.png"]
+    assert (folder / "mask_detector.keras").read_bytes() == b"the good model"
+
+
 def test_ctrl_c_leaves_the_old_model_in_place(mask_dataset, tmp_path):
     output = tmp_path / "models"
     output.mkdir()
     good_model = output / "mask_detector.keras"
     good_model.write_bytes(b"the good model")
     process = subprocess.Popen([sys.executable, SCRIPT, "--dataset", str(mask_dataset), "--output", str(output),
-                                "--base-weights", "none"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                "--base-weights", "none", "--recipe", "tutorial", "--force"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
     for line in process.stdout:
         if "for training" in line:  # images loaded; now the model is built and trained
             process.send_signal(signal.SIGINT)
@@ -203,7 +243,8 @@ def test_a_run_killed_mid_training_resumes_from_its_last_epoch(mask_dataset, tmp
     good_model = output / "mask_detector.keras"
     good_model.write_bytes(b"the good model")
     command = [sys.executable, SCRIPT, "--dataset", str(mask_dataset), "--output", str(output), "--base-weights",
-               "none", "--epochs", "300", "--patience", "300", "--checkpoint-dir", str(checkpoints)]
+               "none", "--recipe", "tutorial", "--epochs", "300", "--patience", "300", "--checkpoint-dir",
+               str(checkpoints), "--force"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         state = checkpoints / "head.json"
@@ -237,8 +278,8 @@ def test_a_run_killed_mid_training_resumes_from_its_last_epoch(mask_dataset, tmp
 
 def test_resuming_with_other_options_is_refused(mask_dataset, tmp_path):
     checkpoints = tmp_path / "checkpoints"
-    args = ["--dataset", mask_dataset, "--output", tmp_path / "models", "--base-weights", "none", "--epochs", 1,
-            "--checkpoint-dir", checkpoints]
+    args = ["--dataset", mask_dataset, "--output", tmp_path / "models", "--base-weights", "none", "--recipe",
+            "tutorial", "--epochs", 1, "--checkpoint-dir", checkpoints]
     checkpoints.mkdir()
     (checkpoints / "run.json").write_text(json.dumps({"seed": 7}))
     result = run_script(*args, "--resume")
@@ -261,7 +302,7 @@ def test_two_workers_train_together_and_only_the_chief_writes(mask_dataset, tmp_
         tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
         processes.append(subprocess.Popen(
             [sys.executable, SCRIPT, "--dataset", str(mask_dataset), "--output", str(tmp_path / f"models-{index}"),
-             "--base-weights", "none", "--epochs", "3", "--strategy", "multiworker"],
+             "--base-weights", "none", "--recipe", "tutorial", "--epochs", "3", "--strategy", "multiworker"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, "TF_CONFIG": json.dumps(tf_config)}))
     try:
@@ -288,13 +329,13 @@ def test_two_workers_train_together_and_only_the_chief_writes(mask_dataset, tmp_
 def test_multiworker_without_tf_config_says_what_is_missing(mask_dataset, tmp_path):
     environment = {key: value for key, value in os.environ.items() if key != "TF_CONFIG"}
     result = subprocess.run([sys.executable, SCRIPT, "--dataset", str(mask_dataset), "--output", str(tmp_path),
-                             "--base-weights", "none", "--strategy", "multiworker"],
+                             "--base-weights", "none", "--recipe", "tutorial", "--strategy", "multiworker"],
                             capture_output=True, text=True, timeout=600, env=environment)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("error: --strategy multiworker needs the TF_CONFIG")
 
 
 def test_mirrored_strategy_trains(mask_dataset, tmp_path):
-    metadata = train(TrainingOptions(dataset=mask_dataset, output=tmp_path, base_weights="none", epochs=2,
-                                     val_split=0.5, strategy="mirrored"))
+    metadata = train(TrainingOptions(dataset=mask_dataset, output=tmp_path, recipe="tutorial", base_weights="none",
+                                     epochs=2, val_split=0.5, strategy="mirrored"))
     assert metadata["epochs_run"] == 2 and (tmp_path / "mask_detector.keras").is_file()
