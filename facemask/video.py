@@ -58,7 +58,9 @@ def open_capture(source):
         capture.release()
         capture = cv2.VideoCapture(str(source))  # from the first frame again, which seeking may not reach
     if not capture.isOpened():
-        raise UserError(f"cannot open {name}")
+        hint = ": no such camera here (for a video file, give its path: --input clip.mp4)" if name.startswith(
+            "camera") else ""
+        raise UserError(f"cannot open {name}{hint}")
     return capture, live
 
 

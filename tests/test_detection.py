@@ -185,7 +185,9 @@ def test_an_output_that_cannot_be_written(tmp_path, script, flag):
 
 def test_a_camera_that_is_not_there(tmp_path):
     result = run("detect_mask_video.py", "--input", "99", "--no-display")
-    assert result.returncode == 2 and "cannot open camera 99" in result.stderr
+    assert result.returncode == 2
+    assert "cannot open camera 99: no such camera here (for a video file, give its path: --input clip.mp4)" in (
+        result.stderr.splitlines()[-1])
 
 
 def test_video_file_every_frame_in_both_outputs(tmp_path):
