@@ -22,7 +22,7 @@ def parse_args():
                         help="replace the detector already in --output (without it, such a folder is refused)")
     parser.add_argument("--base-weights", default="imagenet",
                         help="MobileNetV2 weights: imagenet (downloaded by Keras), none, or a local .h5 file")
-    parser.add_argument("--steps", type=int, default=10000, help="training steps (default: 10000)")
+    parser.add_argument("--steps", type=int, default=5000, help="training steps (default: 5000)")
     parser.add_argument("--batch-size", type=int, default=8, help="crops per step (default: 8)")
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam's peak learning rate (default: 1e-3)")
     parser.add_argument("--crop-size", type=int, default=384,

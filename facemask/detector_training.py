@@ -214,7 +214,7 @@ class DetectorOptions:
     faces: Path = None
     output: Path = Path("face_detector_model")
     base_weights: str = "imagenet"
-    steps: int = 10000
+    steps: int = 5000
     batch_size: int = 8
     lr: float = 1e-3
     crop_size: int = 384
