@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from facemask.files import make_folder, refuse_to_replace, staged_outputs
 from facemask.mobilenet_detector import MODEL_NAME, SCALES, encode, input_scale, make_anchors
+from facemask.report import options_as_json, save_loss_curve
 from facemask.scenes import find_face_boxes, read_scenes, scene_sampler
 
 TAPS = ("block_6_expand_relu", "block_13_expand_relu", "out_relu")  # strides 8, 16, 32
@@ -252,13 +253,6 @@ def validate(detector, scenes):
             "precision": figures["precision"], "ap50": figures["ap50"]["face"]}
 
 
-def plain(value):
-    """An option's value as JSON holds it: paths as strings, lists of them as lists."""
-    if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
-    return value if value is None or isinstance(value, (bool, int, float)) else str(value)
-
-
 def train_detector(options):
     """Train, validate and write the detector; returns the metadata written beside it."""
     started = time.perf_counter()
@@ -301,7 +295,7 @@ def train_detector(options):
 
     metadata = {
         "command": " ".join(sys.argv),
-        "options": {key: plain(value) for key, value in vars(options).items()},
+        "options": options_as_json(options),
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
                      "keras": keras.__version__, "numpy": np.__version__, "opencv": cv2.__version__},
         "scene_photos": len(scenes), "train_photos": len(train_scenes), "val_photos": len(val_scenes),
@@ -315,7 +309,6 @@ def write_detector(output_dir, model, losses, val_scenes, metadata, started):
     """The model (.keras and .tflite), its loss curve and its metadata, with the validation figures of the
     .tflite file as detection runs it, written into output_dir together."""
     from facemask.mobilenet_detector import MobileNetDetector
-    from facemask.report import save_loss_curve
     from facemask.runtime import to_tflite
 
     with staged_outputs(output_dir) as staging:

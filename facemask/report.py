@@ -1,4 +1,5 @@
-"""Figures and reports of training: the classification report, the confusion matrix, training curves."""
+"""Figures and reports of training: the classification report, the confusion matrix, training curves, the options
+as the metadata file records them."""
 import io
 
 import matplotlib
@@ -65,3 +66,14 @@ def save_figure(figure, path):
     figure.savefig(png, format="png", dpi=100, bbox_inches="tight")  # what tight_layout leaves out: long names
     plt.close(figure)
     write_atomically(path, png.getvalue())
+
+
+def options_as_json(options):
+    """A training run's options as JSON holds them: numbers, booleans and None as they are, paths as strings, lists
+    of them as lists."""
+    def plain(value):
+        if isinstance(value, (list, tuple)):
+            return [plain(item) for item in value]
+        return value if value is None or isinstance(value, (bool, int, float)) else str(value)
+
+    return {key: plain(value) for key, value in vars(options).items()}

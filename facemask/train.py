@@ -21,7 +21,7 @@ from facemask.dataset import augmented_batches, find_images, load_dataset, repor
 from facemask.files import check_output, refuse_to_replace, staged_outputs
 from facemask.images import IMAGE_SIZE
 from facemask.pipeline import FaceCropper
-from facemask.report import classification_summary, save_confusion_matrix, save_training_curves
+from facemask.report import classification_summary, options_as_json, save_confusion_matrix, save_training_curves
 
 MODEL_NAME = "mask_detector"
 # What --recipe sets, unless the flags are given: the shipped model's (models/README.md), or the tutorials' head on
@@ -186,7 +186,7 @@ def train(options):
     print(report_text)
     metadata = {
         "command": " ".join(sys.argv),
-        "options": {key: str(value) if isinstance(value, Path) else value for key, value in vars(options).items()},
+        "options": options_as_json(options),
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
                      "keras": keras.__version__, "numpy": np.__version__, "opencv": cv2.__version__},
         "class_names": data.class_names,
