@@ -1,6 +1,7 @@
 """Figures and reports of training: the classification report, the confusion matrix, training curves, the options
 as the metadata file records them."""
 import io
+import textwrap
 
 import matplotlib
 
@@ -23,10 +24,16 @@ def classification_summary(true_labels, predicted_labels, class_names):
     return text, summary
 
 
+def wrapped(class_name, width=12):
+    """`mask_weared_incorrect` on two lines, so that long names side by side do not run into each other."""
+    return "\n".join(textwrap.wrap(class_name.replace("_", " "), width))
+
+
 def save_confusion_matrix(true_labels, predicted_labels, class_names, path, title="Confusion matrix"):
     figure, axes = plt.subplots(figsize=(5, 4.5))
     ConfusionMatrixDisplay.from_predictions(true_labels, predicted_labels, labels=list(range(len(class_names))),
-                                            display_labels=class_names, cmap="Blues", colorbar=False, ax=axes)
+                                            display_labels=[wrapped(name) for name in class_names], cmap="Blues",
+                                            colorbar=False, ax=axes)
     axes.set_title(title)
     save_figure(figure, path)
 

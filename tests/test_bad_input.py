@@ -701,6 +701,12 @@ def test_training_figures_have_whole_epochs_and_nothing_cut_off(tmp_path, monkey
     monkeypatch.undo()
     for axes in figures[0].axes:
         assert [tick for tick in axes.get_xticks() if 1 <= tick <= 3] == [1, 2, 3]  # not 1.25, 1.5, …
+    matrix = figures[1]
+    matrix.canvas.draw()
+    renderer = matrix.canvas.get_renderer()
+    label_boxes = [label.get_window_extent(renderer) for label in matrix.axes[0].get_xticklabels()]
+    for left, right in zip(label_boxes, label_boxes[1:]):
+        assert not left.overlaps(right), "the long class names overlap under the confusion matrix"
     for figure in figures:
         report.plt.close(figure)
     for name in ("plot.png", "confusion_matrix.png"):
