@@ -24,7 +24,7 @@ def make_strategy(name):
     if name == "multiworker":
         if not os.environ.get("TF_CONFIG"):
             raise UserError("--strategy multiworker needs the TF_CONFIG environment variable: the cluster's "
-                            "workers and this worker's place among them (see the README)")
+                            "workers and this worker's place among them (see docs/training.md)")
         return tf.distribute.MultiWorkerMirroredStrategy()
     return tf.distribute.get_strategy()
 

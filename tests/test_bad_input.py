@@ -1,6 +1,6 @@
 """The inputs users really produce, through every entry point: each gets a correct result, or a one-line error that
 names it and exit code 2 (one bad file among many: skipped with a counted warning); never a traceback, a hang or a
-lost file. The README's troubleshooting table says what each case does."""
+lost file. docs/troubleshooting.md says what each case does."""
 import contextlib
 import json
 import os
