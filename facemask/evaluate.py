@@ -86,10 +86,11 @@ def judge_image(truths, detections, class_names, iou_threshold=0.4, min_size=0):
     """The figures of one photo: its annotated faces [(label, box)] against the detector's faces (dicts with
     "box", "label", "confidence" and "face_confidence").
 
-    Faces are found by the one-to-one matching of match_faces at `iou_threshold`. Per class, `labelled` counts the
-    found faces labelled as that class and `labelled_right` those of them that truly are. For AP, each class's detections
-    are matched at IoU 0.5 in the order of their score (face confidence × label confidence), each to the unmatched
-    face of its class it overlaps most, as COCO does; `ap_hits[name]` lists (score, whether it hit a face)."""
+    Faces are found by the one-to-one matching of match_faces at `iou_threshold`. Per class, `labelled_as` counts
+    the found faces labelled as that class and `labelled_right_as` those of them that truly are. For AP, each
+    class's detections are matched at IoU 0.5 in the order of their score (face confidence × label confidence),
+    each to the unmatched face of its class it overlaps most, as COCO does; `ap_hits[name]` lists (score, whether
+    it hit a face)."""
     counted = [is_counted(label, box, class_names, min_size) for label, box in truths]
     pairs = match_faces([box for _, box in truths], [face["box"] for face in detections], iou_threshold)
     found = [(i, j) for i, j in pairs if counted[i]]
