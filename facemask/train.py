@@ -114,9 +114,9 @@ def what_the_run_trains_on(options, data):
 def train(options):
     """Train and write every output; returns the summary dict written to the metadata file."""
     started = time.perf_counter()
-    # Mistakes in the dataset's layout, the output folder and the base weights, and an output folder that already
-    # holds a model, are reported before the minutes of loading the images, and create nothing: a failed run
-    # leaves no empty output folder behind.
+    # Mistakes in the datasets' layout and drawn-image lists, the output folder and the base weights, and an output
+    # folder that already holds a model, are reported before the minutes of loading the images, and create nothing:
+    # a failed run leaves no empty output folder behind.
     find_images_in(options.dataset)
     for folder in options.dataset:
         drawn_sources(folder)
