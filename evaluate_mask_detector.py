@@ -38,12 +38,15 @@ def scenes_summary(scenes_dir, scenes):
     bands = ", ".join(f"{band} {figure(size['recall'])} ({size['found']} of {size['faces']})"
                       for band, size in scenes["recall_by_size"].items())
     ap = ", ".join(f"{name} {figure(value)}" for name, value in scenes["ap50"].items())
+    per_class = ", ".join(f"{name} {figure(figures['recall'])} / {figure(figures['precision'])}"
+                          for name, figures in scenes["per_class"].items())
     return (f"{scenes_dir}: {scenes['images']} images, {scenes['faces']} faces{dont_care}\n"
             f"  face recall {figure(scenes['face_recall'])}, precision {figure(scenes['precision'])} "
             f"({scenes['unmatched_detections']} detections matching no face), label accuracy on found faces "
             f"{figure(scenes['label_accuracy_on_found'])}, end to end {figure(scenes['end_to_end_accuracy'])}\n"
             f"  recall by size: {bands}\n"
-            f"  AP@0.5: {ap}; mAP@0.5 {figure(scenes['map50'])}")
+            f"  AP@0.5: {ap}; mAP@0.5 {figure(scenes['map50'])}\n"
+            f"  per class, recall / precision among found faces: {per_class}")
 
 
 def main():

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Train a mask / no-mask classifier (MobileNetV2 transfer learning) on a folder of face images."""
+"""Train a mask / no-mask classifier (MobileNetV2 transfer learning) on folders of face images."""
 import argparse
 import sys
 from pathlib import Path
@@ -10,9 +10,10 @@ from facemask import UserError
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__)
     task = parser.add_argument_group("required, one of").add_mutually_exclusive_group(required=True)
-    task.add_argument("--dataset", "-d", type=Path,
+    task.add_argument("--dataset", "-d", type=Path, nargs="+", metavar="DIR",
                       help="train on this folder with one sub-folder of images per class, e.g. with_mask/ and "
-                           "without_mask/")
+                           "without_mask/; several folders train together, their classes merged by name (one may "
+                           "hold some classes only, e.g. the drawn masks of make_masked_faces.py)")
     task.add_argument("--export", type=Path, metavar="MODEL.keras",
                       help="no training: write the TFLite copy of an existing .keras model beside it")
     parser.add_argument("--output", "-o", type=Path, default=Path("mask_detector_model"),

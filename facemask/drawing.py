@@ -1,9 +1,10 @@
 """Drawing results on frames: a box and a caption such as `Mask: 99.12%` per face, and a frame rate."""
 import cv2
 
-CAPTIONS = {"with_mask": "Mask", "without_mask": "No Mask"}
-COLORS = {"with_mask": (0, 255, 0), "without_mask": (0, 0, 255)}  # BGR: green for a mask, red for none
-OTHER_COLOR = (0, 165, 255)  # orange, for the classes of a model trained on more than two
+CAPTIONS = {"with_mask": "Mask", "without_mask": "No Mask", "mask_weared_incorrect": "Mask below nose"}
+# BGR: green for a mask, red for none, orange for a mask worn wrong
+COLORS = {"with_mask": (0, 255, 0), "without_mask": (0, 0, 255), "mask_weared_incorrect": (0, 165, 255)}
+OTHER_COLOR = (255, 0, 255)  # magenta, for any other class a model was trained on
 
 
 def caption(label):

@@ -86,9 +86,11 @@ def judge_image(truths, detections, class_names, iou_threshold=0.4, min_size=0):
     """The figures of one photo: its annotated faces [(label, box)] against the detector's faces (dicts with
     "box", "label", "confidence" and "face_confidence").
 
-    Faces are found by the one-to-one matching of match_faces at `iou_threshold`. For AP, each class's detections
-    are matched at IoU 0.5 in the order of their score (face confidence × label confidence), each to the unmatched
-    face of its class it overlaps most, as COCO does; `ap_hits[name]` lists (score, whether it hit a face)."""
+    Faces are found by the one-to-one matching of match_faces at `iou_threshold`. Per class, `labelled_as` counts
+    the found faces labelled as that class and `labelled_right_as` those of them that truly are. For AP, each
+    class's detections are matched at IoU 0.5 in the order of their score (face confidence × label confidence),
+    each to the unmatched face of its class it overlaps most, as COCO does; `ap_hits[name]` lists (score, whether
+    it hit a face)."""
     counted = [is_counted(label, box, class_names, min_size) for label, box in truths]
     pairs = match_faces([box for _, box in truths], [face["box"] for face in detections], iou_threshold)
     found = [(i, j) for i, j in pairs if counted[i]]
@@ -100,6 +102,8 @@ def judge_image(truths, detections, class_names, iou_threshold=0.4, min_size=0):
         "faces_by_size": Counter(size_band(box) for (_, box), care in zip(truths, counted) if care),
         "found_by_size": Counter(size_band(truths[i][1]) for i, _ in found),
         "ap_faces": Counter(label for (label, _), care in zip(truths, counted) if care),
+        "labelled_as": Counter(detections[j]["label"] for _, j in found),
+        "labelled_right_as": Counter(truths[i][0] for i, j in found if truths[i][0] == detections[j]["label"]),
         "ap_hits": {name: [] for name in class_names},
     }
     dont_care_boxes = [box for (_, box), care in zip(truths, counted) if not care]
@@ -151,6 +155,14 @@ def summarize(judged_images, class_names):
                                   sum(judged["ap_faces"][name] for judged in judged_images))
           for name in class_names}
     known = [value for value in ap.values() if value is not None]
+    per_class = {}
+    for name in class_names:
+        class_faces = sum(judged["ap_faces"][name] for judged in judged_images)
+        labelled = sum(judged["labelled_as"][name] for judged in judged_images)
+        right = sum(judged["labelled_right_as"][name] for judged in judged_images)
+        per_class[name] = {"faces": class_faces, "labelled": labelled, "labelled_right": right,
+                           "recall": right / class_faces if class_faces else None,
+                           "precision": right / labelled if labelled else None}
     return {
         "images": len(judged_images), "faces": faces, "dont_care_faces": total["dont_care"], "found": found,
         "labelled_right": total["labelled_right"], "detections": detections,
@@ -161,12 +173,16 @@ def summarize(judged_images, class_names):
         "unmatched_detections": total["unmatched_detections"],
         "recall_by_size": by_size,
         "ap50": ap, "map50": sum(known) / len(known) if known else None,
+        "per_class": per_class,
     }
 
 
 def evaluate_scenes(detector, scenes_dir, class_names, iou_threshold=0.4, min_size=0):
     """The pipeline's figures on scenes_dir/images + scenes_dir/annotations (PASCAL VOC): face recall (overall
-    and by size), precision, label accuracy on found faces, end-to-end accuracy, AP@0.5 per class and their mean.
+    and by size), precision, label accuracy on found faces, end-to-end accuracy, AP@0.5 per class and their mean,
+    and per class its end-to-end recall (its faces found and labelled so) and its precision among the found faces
+    (of the found faces labelled so, those that truly are: a detection that matches no face is left out, the overall
+    precision counts it).
     `detector` is callable on a BGR image and returns faces as MaskDetector does; faces of a class not in
     `class_names` or smaller than `min_size` are don't-care (see is_counted)."""
     scenes_dir = Path(scenes_dir)

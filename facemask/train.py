@@ -17,7 +17,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from facemask.dataset import augmented_batches, find_images, load_dataset, report_skipped, split
+from facemask.dataset import (DRAWN_LIST, as_folders, augmented_batches, drawn_sources, find_images_in, load_dataset,
+                              report_skipped, split)
 from facemask.files import check_output, refuse_to_replace, staged_outputs
 from facemask.images import IMAGE_SIZE
 from facemask.pipeline import FaceCropper
@@ -32,8 +33,9 @@ RECIPES = {"shipped": {"grid": 3, "align_faces": True, "fine_tune": 60},
 
 @dataclass
 class TrainingOptions:
-    """The options of a run; grid, align_faces and fine_tune left at None take the recipe's values."""
-    dataset: Path
+    """The options of a run; grid, align_faces and fine_tune left at None take the recipe's values. `dataset` is
+    one folder or a list of them."""
+    dataset: list
     output: Path = Path("mask_detector_model")
     recipe: str = "shipped"
     base_weights: str = "imagenet"
@@ -55,6 +57,7 @@ class TrainingOptions:
     force: bool = False  # replace the model already in `output`
 
     def __post_init__(self):
+        self.dataset = as_folders(self.dataset)
         if self.recipe not in RECIPES:
             raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, not {self.recipe!r}")
         for key, value in RECIPES[self.recipe].items():
@@ -104,17 +107,19 @@ def what_the_run_trains_on(options, data):
     """What must not change between a run and its resumption."""
     keys = ("val_split", "seed", "views", "base_weights", "fine_tune", "align_faces", "grid", "camera_augment",
             "lr", "batch_size")
-    return {"dataset": str(Path(options.dataset).resolve()), "images": data.counts(),
+    return {"dataset": [str(folder.resolve()) for folder in options.dataset], "images": data.counts(),
             **{key: getattr(options, key) for key in keys}}
 
 
 def train(options):
     """Train and write every output; returns the summary dict written to the metadata file."""
     started = time.perf_counter()
-    # Mistakes in the dataset's layout, the output folder and the base weights, and an output folder that already
-    # holds a model, are reported before the minutes of loading the images, and create nothing: a failed run
-    # leaves no empty output folder behind.
-    find_images(options.dataset)
+    # Mistakes in the datasets' layout and drawn-image lists, the output folder and the base weights, and an output
+    # folder that already holds a model, are reported before the minutes of loading the images, and create nothing:
+    # a failed run leaves no empty output folder behind.
+    find_images_in(options.dataset)
+    for folder in options.dataset:
+        drawn_sources(folder)
     check_output(options.output, "--output", folder=True)
     refuse_to_replace(options.output, f"{MODEL_NAME}.keras", options.force)
     from facemask.model import check_base_weights
@@ -127,7 +132,10 @@ def train(options):
     if options.align_faces:
         print(f"the face detector found the face in {data.faces_found} images; "
               f"{len(data.labels) - data.faces_found} are used whole")
-    train_index, val_index = split(data.labels, options.val_split, options.seed)
+    if data.groups is not None:
+        print(f"{data.grouped} drawn images are kept on the side of the split of their source photo, "
+              f"{len(set(data.groups))} groups in all ({DRAWN_LIST})")
+    train_index, val_index = split(data.labels, options.val_split, options.seed, data.groups)
 
     import keras
     import tensorflow as tf
@@ -192,6 +200,7 @@ def train(options):
         "class_names": data.class_names,
         "images": data.counts(), "train_images": len(y_train), "val_images": len(y_val),
         "faces_found_by_detector": data.faces_found if options.align_faces else None,
+        "drawn_images_grouped_with_their_source": data.grouped if data.groups is not None else None,
         "skipped_files": [str(path) for path, _ in data.skipped],
         "epochs_run": len(history["loss"]),
         "val_accuracy": summary["accuracy"],

@@ -61,6 +61,12 @@ def counts_text(faces, class_names):
     return f"{len(faces)} face{'s' if len(faces) != 1 else ''}: {counts}"
 
 
+def labels_text(class_names):
+    """The model's captions as the page's title text says them: **Mask**, **No Mask** or **Mask below nose**."""
+    shown = [f"**{caption(name)}**" for name in class_names]
+    return " or ".join(shown) if len(shown) < 3 else f"{', '.join(shown[:-1])} or {shown[-1]}"
+
+
 def annotate(detector, path, confidence):
     """One request, with the face detector at `confidence`: (the annotated image as RGB or None, table rows,
     a message for the page).
@@ -143,7 +149,8 @@ def build_app(make_detector, detector_name, confidence=None):
     # Gradio keeps every upload and result in its cache folder: an hour is enough for a demo.
     with gr.Blocks(title="Face-mask detector", delete_cache=(3600, 3600)) as app:
         gr.Markdown("# Face-mask detector\nUpload a photo or take a webcam snapshot: each face found is boxed and "
-                    "labelled **Mask** or **No Mask**, by the pipeline and model of `detect_mask_image.py`.")
+                    f"labelled {labels_text(detectors[detector_name].classifier.class_names)}, by the pipeline and "
+                    "model of `detect_mask_image.py`.")
         with gr.Row():
             with gr.Column():
                 photo = gr.Image(label="Photo", sources=["upload", "webcam"], type="filepath", elem_id="photo")

@@ -15,7 +15,7 @@ import pytest
 from conftest import ROOT, face_photo, with_drawn_mask
 
 from facemask.pipeline import DEFAULT_DETECTOR, FACE_DETECTORS, MaskDetector
-from facemask.web import MAX_PIXELS, SHOWN_SIZE, annotate, make_examples
+from facemask.web import MAX_PIXELS, SHOWN_SIZE, annotate, labels_text, make_examples
 
 CHROMIUM = Path(os.environ.get("FACEMASK_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -106,6 +106,12 @@ def test_a_photo_over_the_pixel_limit_is_refused_before_decoding(detector, tmp_p
     cv2.imwrite(str(path), np.zeros(size[::-1], np.uint8))
     assert annotate(detector, path, DEFAULT) == (
         None, [], "panorama.png is too large: the demo takes photos of up to 150 megapixels.")
+
+
+def test_the_page_names_the_classes_of_the_loaded_model(detector):
+    assert labels_text(detector.classifier.class_names) == "**Mask** or **No Mask**"  # the shipped model
+    assert labels_text(["mask_weared_incorrect", "with_mask", "without_mask"]) == (
+        "**Mask below nose**, **Mask** or **No Mask**")
 
 
 def test_nothing_uploaded_asks_for_a_photo(detector):

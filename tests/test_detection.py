@@ -246,6 +246,19 @@ def test_a_three_class_model_just_works(tmp_path):
     assert face["label"] in {"mask_on_chin", "with_mask", "without_mask"}
 
 
+def test_each_of_the_three_classes_has_its_own_caption_and_colour():
+    from facemask.drawing import COLORS, OTHER_COLOR, caption, draw_faces
+
+    frame = np.full((300, 400, 3), 40, np.uint8)
+    faces = [{"box": [20 + 130 * i, 100, 120 + 130 * i, 200], "label": label, "confidence": 0.97}
+             for i, label in enumerate(["with_mask", "without_mask", "mask_weared_incorrect"])]
+    drawn = draw_faces(frame, faces)
+    left_edges = [tuple(int(c) for c in drawn[150, face["box"][0]]) for face in faces]
+    assert left_edges == [(0, 255, 0), (0, 0, 255), (0, 165, 255)]  # BGR: green, red, orange
+    assert len(set(COLORS.values()) | {OTHER_COLOR}) == 4
+    assert [caption(face["label"]) for face in faces] == ["Mask", "No Mask", "Mask below nose"]
+
+
 @needs_shared
 @pytest.mark.parametrize("photo,expected", [("pic1.jpeg", ["with_mask", "with_mask"]), ("pic3.jpg", ["without_mask"])])
 def test_shared_photos(detector, photo, expected):

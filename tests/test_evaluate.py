@@ -64,6 +64,37 @@ def test_precision_size_bands_dont_care_faces_and_ap_worked_out_by_hand():
     assert figures["map50"] == pytest.approx(0.25)
 
 
+def test_a_model_of_three_classes_counts_masks_below_the_nose_and_has_each_class_recall_and_precision():
+    three = ["mask_weared_incorrect", "with_mask", "without_mask"]
+    truths = [("with_mask", [0, 0, 40, 40]),                # A: found, labelled right
+              ("with_mask", [100, 0, 140, 40]),             # B: found, labelled mask below nose
+              ("mask_weared_incorrect", [200, 0, 240, 40]),  # C: found, labelled right
+              ("mask_weared_incorrect", [300, 0, 340, 40]),  # D: found, labelled no mask
+              ("without_mask", [400, 0, 440, 40]),          # E: found, labelled right
+              ("without_mask", [500, 0, 540, 40]),          # F: missed
+              ("without_mask", [700, 0, 740, 40]),          # H: found, labelled right
+              ("mask_weared_incorrect", [600, 0, 610, 10])]  # G: 10 px, under --min-size 16: don't-care
+    detections = [face([0, 0, 40, 40], "with_mask"), face([100, 0, 140, 40], "mask_weared_incorrect"),
+                  face([200, 0, 240, 40], "mask_weared_incorrect"), face([300, 0, 340, 40], "without_mask"),
+                  face([400, 0, 440, 40], "without_mask"), face([700, 0, 740, 40], "without_mask"),
+                  face([600, 0, 610, 10], "with_mask"),        # on G: left out
+                  face([800, 800, 840, 840], "with_mask")]     # on nothing: only the overall precision counts it
+    figures = summarize([judge_image(truths, detections, three, min_size=16)], three)
+    assert (figures["faces"], figures["dont_care_faces"], figures["found"], figures["labelled_right"]) == (7, 1, 6, 4)
+    # recall: of a class's faces, those found and labelled so; precision: of the found faces labelled so, those
+    # that truly are
+    assert figures["per_class"] == {
+        "mask_weared_incorrect": {"faces": 2, "labelled": 2, "labelled_right": 1, "recall": 0.5, "precision": 0.5},
+        "with_mask": {"faces": 2, "labelled": 1, "labelled_right": 1, "recall": 0.5, "precision": 1.0},
+        "without_mask": {"faces": 3, "labelled": 3, "labelled_right": 2, "recall": pytest.approx(2 / 3),
+                         "precision": pytest.approx(2 / 3)}}
+    # a model of two classes: the masks below the nose are don't-care, as before
+    two = ["with_mask", "without_mask"]
+    figures = summarize([judge_image(truths, detections, two, min_size=16)], two)
+    assert (figures["faces"], figures["dont_care_faces"]) == (5, 3)
+    assert list(figures["per_class"]) == two and figures["per_class"]["without_mask"]["faces"] == 3
+
+
 def test_average_precision_worked_out_by_hand():
     # 3 faces; ranked hits T, F, T: recall 1/3, 1/3, 2/3 at precision 1, 1/2, 2/3. Made non-increasing, the
     # precision at recall 1/3 is 1 and at 2/3 is 2/3: AP = 1/3 × 1 + 1/3 × 2/3 = 5/9.
@@ -101,6 +132,13 @@ def test_scenes_figures_worked_out_by_hand(tmp_path):
     assert scenes["label_accuracy_on_found"] == pytest.approx(1 / 2)
     assert scenes["end_to_end_accuracy"] == pytest.approx(1 / 3)
     assert scenes["unmatched_detections"] == 0 and scenes["precision"] == 1
+    # without_mask: 2 faces, 1 found and labelled so, the only found face labelled so; with_mask: the flag's face is
+    # missed, and image 2's face, labelled with_mask, is not one
+    assert scenes["per_class"] == {
+        "with_mask": {"faces": 1, "labelled": 1, "labelled_right": 0, "recall": 0.0, "precision": 0.0},
+        "without_mask": {"faces": 2, "labelled": 1, "labelled_right": 1, "recall": 0.5, "precision": 1.0}}
+    assert "per class, recall / precision among found faces: with_mask 0.0000 / 0.0000, without_mask 0.5000 / " \
+           "1.0000" in result.stderr
     # With --min-size 60, the 50×60 box on the flag is don't-care: two faces, both found.
     result = run("--scenes", tmp_path, "--json", "-", "--confidence", 0.5, "--min-size", 60)
     scenes = json.loads(result.stdout)["scenes"]

@@ -3,6 +3,7 @@ with --recipe tutorial, the quick one, as the shipped recipe fine-tunes the base
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -339,3 +340,58 @@ def test_mirrored_strategy_trains(mask_dataset, tmp_path):
     metadata = train(TrainingOptions(dataset=mask_dataset, output=tmp_path, recipe="tutorial", base_weights="none",
                                      epochs=2, val_split=0.5, strategy="mirrored"))
     assert metadata["epochs_run"] == 2 and (tmp_path / "mask_detector.keras").is_file()
+
+
+@pytest.fixture(scope="module")
+def real_and_drawn_model(tmp_path_factory):
+    """A model of three classes, trained from two folders: real/ holds faces without a mask and with a mask
+    below the nose; drawn/ holds only with_mask/, masks drawn on the real unmasked faces, listed in
+    masked_faces.json as make_masked_faces.py lists them."""
+    import cv2
+    from conftest import face_photo, make_dataset, with_drawn_mask
+
+    folder = tmp_path_factory.mktemp("real_and_drawn")
+    photo = face_photo()
+    below_nose = photo.copy()
+    cv2.fillPoly(below_nose, [np.array([[182, 290], [352, 290], [356, 365], [268, 392], [178, 365]], np.int32)],
+                 (230, 200, 150))
+    real = make_dataset(folder / "real", {"without_mask": photo, "mask_weared_incorrect": below_nose})
+    drawn = make_dataset(folder / "drawn", {"with_mask": with_drawn_mask(photo)})
+    entries = [{"image": f"with_mask/{index}.jpg", "source": str(real / "without_mask" / f"{index}.jpg"),
+                "style": "surgical", "worn": "correct"} for index in range(6)]
+    (drawn / "masked_faces.json").write_text(json.dumps({"images": entries, "skipped": [], "options": {}}))
+    output = folder / "model"
+    result = run_script("--dataset", real, drawn, "--output", output, "--recipe", "tutorial", "--base-weights",
+                        "none", "--epochs", 1, "--val-split", 0.5)
+    assert result.returncode == 0, result.stderr
+    return real, drawn, output, result.stdout
+
+
+def test_two_folders_train_together_their_classes_merged(real_and_drawn_model):
+    real, drawn, output, stdout = real_and_drawn_model
+    assert (output / "mask_detector.labels.txt").read_text().split() == [
+        "mask_weared_incorrect", "with_mask", "without_mask"]
+    metadata = json.loads((output / "training_metadata.json").read_text())
+    assert metadata["options"]["dataset"] == [str(real), str(drawn)]
+    assert metadata["images"] == {"mask_weared_incorrect": 6, "with_mask": 6, "without_mask": 6}
+    assert metadata["drawn_images_grouped_with_their_source"] == 6
+    assert "6 drawn images are kept on the side of the split of their source photo, 12 groups in all" in stdout
+    assert metadata["train_images"] == metadata["val_images"] == 9  # 12 groups halved, 6 of them pairs
+
+
+def test_a_model_of_three_classes_is_reported_by_detect_mask_image(real_and_drawn_model, tmp_path):
+    import cv2
+    from conftest import face_photo
+
+    *_, output, _ = real_and_drawn_model
+    cv2.imwrite(str(tmp_path / "grace.jpg"), face_photo())
+    result = subprocess.run([sys.executable, str(ROOT / "detect_mask_image.py"), "--image", tmp_path / "grace.jpg",
+                             "--model", output / "mask_detector.keras", "--json", "-", "--output",
+                             tmp_path / "out.jpg"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    [face] = json.loads(result.stdout)[str(tmp_path / "grace.jpg")]
+    assert face["label"] in {"mask_weared_incorrect", "with_mask", "without_mask"}
+    # the summary counts every class of the model, the third by its caption
+    counts = re.search(r"1 face \((\d) mask below nose, (\d) mask, (\d) no mask\)", result.stderr)
+    assert counts and sum(map(int, counts.groups())) == 1, result.stderr
+    assert cv2.imread(str(tmp_path / "out.jpg")) is not None
