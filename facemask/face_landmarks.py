@@ -116,6 +116,8 @@ class FaceMesh:
     def __call__(self, image):
         """(landmarks (468, 3), None) for the main face of a BGR photo, or (None, why not: NO_FACE, TOO_SMALL or
         PROFILE)."""
+        if min(image.shape[:2]) < MIN_FACE_SIZE:
+            return None, TOO_SMALL
         found = self.find_face(image)
         if found is None:
             return None, NO_FACE
