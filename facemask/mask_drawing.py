@@ -95,9 +95,9 @@ def random_colour(rng, saturation, value):
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0].astype(np.float32)
 
 
-def weave(shape, rng, strength, grain):
-    """A fabric's fine texture: brightness factors around 1."""
-    noise = cv2.GaussianBlur(rng.normal(0, 1, shape).astype(np.float32), (0, 0), grain)
+def weave(shape, rng, strength, face_width):
+    """A fabric's fine texture: brightness factors around 1, its grain in proportion to the face."""
+    noise = cv2.GaussianBlur(rng.normal(0, 1, shape).astype(np.float32), (0, 0), max(0.6, 0.004 * face_width))
     return 1 + strength * noise / (noise.std() + 1e-6)
 
 
@@ -123,29 +123,29 @@ def fabric(style, shape, u, v, height_share, midline_distance, face_width, rng):
     """The mask's colours (h, w, 3) float BGR before the face's light is applied."""
     if style == "surgical":
         colour = np.float32(SURGICAL_COLOURS[rng.integers(len(SURGICAL_COLOURS))]) + rng.uniform(-8, 8, 3)
-        factor = pleats(height_share) * weave(shape, rng, 0.015, 0.7)
+        factor = pleats(height_share) * weave(shape, rng, 0.01, face_width)
     elif style == "kn95":
         colour = np.float32([244, 244, 242]) + rng.uniform(-8, 4)
         seam = np.clip(midline_distance / max(1.0, 0.006 * face_width), 0, 1)  # a thin ridge down the middle
-        factor = (0.78 + 0.22 * seam) * weave(shape, rng, 0.012, 0.7)
+        factor = (0.78 + 0.22 * seam) * weave(shape, rng, 0.01, face_width)
     elif style == "cloth":
         colour = random_colour(rng, (0.1, 0.45), (0.3, 0.85))
-        factor = weave(shape, rng, 0.05, 0.6)
+        factor = weave(shape, rng, 0.035, face_width)
     elif style == "black":
         colour = np.float32([30, 30, 32]) + rng.uniform(-8, 8)
-        factor = weave(shape, rng, 0.08, 0.6)
+        factor = weave(shape, rng, 0.07, face_width)
     elif style == "white":
         colour = np.float32([238, 238, 236]) + rng.uniform(-10, 6)
-        factor = weave(shape, rng, 0.025, 0.6)
+        factor = weave(shape, rng, 0.015, face_width)
     elif style == "coloured":
         colour = random_colour(rng, (0.5, 0.9), (0.45, 0.95))
-        factor = weave(shape, rng, 0.04, 0.6)
+        factor = weave(shape, rng, 0.03, face_width)
     elif style == "patterned":
         first, second = random_colour(rng, (0.3, 0.9), (0.3, 0.95)), random_colour(rng, (0.0, 0.6), (0.5, 1.0))
         share = pattern(u, v, PATTERNS[rng.integers(len(PATTERNS))], rng.uniform(0.06, 0.12))
         share = cv2.GaussianBlur(share, (0, 0), max(0.5, 0.002 * face_width))  # printed, not cut: soft edges
         colours = first * (1 - share[..., np.newaxis]) + second * share[..., np.newaxis]
-        return colours * weave(shape, rng, 0.04, 0.6)[..., np.newaxis]
+        return colours * weave(shape, rng, 0.03, face_width)[..., np.newaxis]
     else:
         raise ValueError(f"unknown mask style {style!r}; choose one of: {', '.join(STYLES)}")
     return colour[np.newaxis, np.newaxis] * factor[..., np.newaxis]
@@ -160,6 +160,12 @@ def face_light(gray, alpha, face_width):
     relative = np.clip(light / max(median, 1.0), 0.5, 1.4) ** 0.8
     exposure = np.clip((median / 150) ** 0.5, 0.55, 1.05)  # a mask in a dark photo is darker too
     return relative * exposure
+
+
+def photo_noise(gray, alpha):
+    """The photo's grain under the mask: a robust standard deviation of what a slight blur takes away."""
+    detail = np.abs(gray - cv2.GaussianBlur(gray, (0, 0), 1.5))[alpha > 0.5]
+    return 1.4826 * float(np.median(detail)) if detail.size else 0.0
 
 
 def draw_mask(image, landmarks, style, worn, rng):
@@ -195,10 +201,13 @@ def draw_mask(image, landmarks, style, worn, rng):
     colours = fabric(style, shape, u, v, height_share, midline_distance, face_width, rng)
 
     crop = image[y1:y2, x1:x2].astype(np.float32)
-    light = face_light(cv2.cvtColor(image[y1:y2, x1:x2], cv2.COLOR_BGR2GRAY).astype(np.float32), alpha, face_width)
+    gray = cv2.cvtColor(image[y1:y2, x1:x2], cv2.COLOR_BGR2GRAY).astype(np.float32)
+    light = face_light(gray, alpha, face_width)
     inside = cv2.distanceTransform((hard > 0).astype(np.uint8), cv2.DIST_L2, 3)
     rim = 0.85 + 0.15 * np.clip(inside / (0.05 * face_width), 0, 1)  # the mask curves away at its edges
     lit = colours * (light * rim)[..., np.newaxis] + 40 * np.clip(light - 1, 0, None)[..., np.newaxis]
+    lit = cv2.GaussianBlur(lit, (0, 0), max(0.5, 0.003 * face_width))  # no sharper than the photo's own detail
+    lit += rng.normal(0, photo_noise(gray, alpha), shape)[..., np.newaxis]  # and as grainy
     blended = crop * (1 - alpha[..., np.newaxis]) + np.clip(lit, 0, 255) * alpha[..., np.newaxis]
     drawn = image.copy()
     drawn[y1:y2, x1:x2] = np.round(blended).astype(np.uint8)
