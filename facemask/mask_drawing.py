@@ -89,6 +89,17 @@ def distance_to(shape, polyline, origin):
     return cv2.distanceTransform(canvas, cv2.DIST_L2, 3)
 
 
+def share_of_the_way_down(u, v, top, bottom):
+    """Each pixel's share of the way down the mask, from its top edge (0) to its lower edge (1), measured down the
+    face at the pixel's place across it. u, v: the pixels' face coordinates; top, bottom: the edges' (u, v)."""
+    def edge_at(edge):
+        order = np.argsort(edge[0])
+        return np.interp(u, edge[0][order], edge[1][order])
+
+    top_v, bottom_v = edge_at(top), edge_at(bottom)
+    return np.clip((v - top_v) / np.maximum(bottom_v - top_v, 1e-3), 0, 1)
+
+
 def random_colour(rng, saturation, value):
     """A BGR colour of any hue, its saturation and value drawn from the (low, high) ranges given."""
     hsv = np.uint8([[[rng.integers(0, 180), 255 * rng.uniform(*saturation), 255 * rng.uniform(*value)]]])
@@ -193,10 +204,14 @@ def draw_mask(image, landmarks, style, worn, rng):
 
     rows, columns = np.mgrid[y1:y2, x1:x2].astype(np.float32)
     centre = landmarks[1, :2]  # the nose tip
-    u = ((columns - centre[0]) * across[0] + (rows - centre[1]) * across[1]) / face_width
-    v = ((columns - centre[0]) * down[0] + (rows - centre[1]) * down[1]) / face_width
-    from_top, from_bottom = distance_to(shape, top, origin), distance_to(shape, bottom, origin)
-    height_share = from_top / (from_top + from_bottom + 1e-6)
+
+    def to_face(x, y):
+        """Photo pixels as face coordinates: along the eyes and down the face from the nose tip, in face widths."""
+        return (((x - centre[0]) * across[0] + (y - centre[1]) * across[1]) / face_width,
+                ((x - centre[0]) * down[0] + (y - centre[1]) * down[1]) / face_width)
+
+    u, v = to_face(columns, rows)
+    height_share = share_of_the_way_down(u, v, to_face(*top.T), to_face(*bottom.T))
     midline_distance = distance_to(shape, landmarks[list(MIDLINE), :2], origin)
     colours = fabric(style, shape, u, v, height_share, midline_distance, face_width, rng)
 
