@@ -51,11 +51,23 @@ def mask_edges(landmarks, worn, rng):
     top_ids = TOP_EDGE[worn]
     width, _, down = face_axes(landmarks)
     top = landmarks[list(top_ids), :2].copy()
-    shifts = rng.normal(0, 0.015, len(top)) + rng.uniform(-0.02, 0.02)
+    shifts = rng.normal(0, 0.006, len(top)) + rng.uniform(-0.02, 0.02)
     shifts[[0, -1]] = 0  # the ends stay on the face outline
     top += np.outer(shifts * width, down)
     bottom = landmarks[face_outline_between(top_ids[-1], top_ids[0]), :2]
     return top, bottom
+
+
+def visible_share(image_shape, landmarks, worn):
+    """The share of the mask's area that falls inside the photo: a mask worn on the chin of a face photo cut off
+    at the mouth would not show."""
+    top, bottom = mask_edges(landmarks, worn, np.random.default_rng(0))
+    outline = np.concatenate([top, bottom[1:-1]])
+    low = np.floor(np.minimum(outline.min(axis=0), 0)).astype(int)
+    high = np.ceil(np.maximum(outline.max(axis=0), image_shape[1::-1])).astype(int)
+    area = filled((high[1] - low[1] + 1, high[0] - low[0] + 1), outline, low) > 0
+    inside = area[-low[1]:-low[1] + image_shape[0], -low[0]:-low[0] + image_shape[1]]
+    return inside.sum() / max(1, area.sum())
 
 
 def smooth_closed(points, rounds=3):

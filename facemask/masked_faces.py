@@ -22,12 +22,14 @@ from facemask.dataset import is_hidden
 from facemask.face_landmarks import FaceMesh
 from facemask.files import output_problem, replaced_folder
 from facemask.images import UnreadableImage, is_image_file, read_image
-from facemask.mask_drawing import STYLES, WORN, draw_mask
+from facemask.mask_drawing import STYLES, WORN, draw_mask, visible_share
 
 RECORD = "masked_faces.json"
 CLASS_OF_WORN = {"correct": "with_mask", "nose": "mask_weared_incorrect", "chin": "mask_weared_incorrect"}
 MIXED = "mixed"  # --worn mixed: each drawing worn one of WORN, drawn at random
 UNREADABLE = "unreadable"
+OUT_OF_FRAME = "mask out of frame"  # a drawing left out: its mask would fall mostly outside the photo
+MIN_VISIBLE = 0.6
 JPEG_QUALITY = 95
 
 
@@ -82,18 +84,22 @@ def plan(photos, styles, worn, per_face, seed):
 
 
 def draw_photo(face_mesh, photo, drawings, seed, index, staging):
-    """Draw one photo's masks into `staging`: (records of the images written, None), or ([], (reason, detail))
-    for a photo that is skipped. Each drawing's random choices are seeded by (seed, photo index, drawing number),
-    so a photo is drawn the same whichever worker draws it."""
+    """Draw one photo's masks into `staging`: (records of the images written, []), or ([], [(reason, detail)])
+    for a photo that is skipped; a drawing whose mask would fall mostly outside the photo is left out, and said
+    as (OUT_OF_FRAME, its way of wearing). Each drawing's random choices are seeded by (seed, photo index,
+    drawing number), so a photo is drawn the same whichever worker draws it."""
     try:
         image = read_image(photo)
     except UnreadableImage as error:
-        return [], (UNREADABLE, error.reason)
+        return [], [(UNREADABLE, error.reason)]
     landmarks, reason = face_mesh(image)
     if landmarks is None:
-        return [], (reason, None)
-    records = []
+        return [], [(reason, None)]
+    records, left_out = [], []
     for number, (relative, style, worn) in enumerate(drawings):
+        if visible_share(image.shape, landmarks, worn) < MIN_VISIBLE:
+            left_out.append((OUT_OF_FRAME, worn))
+            continue
         drawn = draw_mask(image, landmarks, style, worn, np.random.default_rng([seed, index, number]))
         ok, encoded = cv2.imencode(".jpg", drawn, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         if not ok:
@@ -102,7 +108,7 @@ def draw_photo(face_mesh, photo, drawings, seed, index, staging):
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(encoded.tobytes())
         records.append({"image": relative, "source": str(photo.resolve()), "style": style, "worn": worn})
-    return records, None
+    return records, left_out
 
 
 def make_masked_faces(input_folder, output, styles=STYLES, worn="correct", per_face=1, seed=0, workers=1,
@@ -129,10 +135,10 @@ def make_masked_faces(input_folder, output, styles=STYLES, worn="correct", per_f
             for (photo, *_), (records, skipped) in tqdm(zip(jobs, outcomes), total=len(jobs), unit="photo",
                                                         desc="Drawing masks"):
                 record["images"] += records
-                if skipped is not None:
-                    reason, detail = skipped
+                for reason, detail in skipped:
+                    key = "worn" if reason == OUT_OF_FRAME else "detail"
                     record["skipped"].append({"source": str(photo.resolve()), "reason": reason,
-                                              **({"detail": detail} if detail else {})})
+                                              **({key: detail} if detail else {})})
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
@@ -142,14 +148,19 @@ def make_masked_faces(input_folder, output, styles=STYLES, worn="correct", per_f
 
 def summary(record):
     """Lines to print: what was written, and what was skipped and why."""
-    photos = len({image["source"] for image in record["images"]}) + len(record["skipped"])
+    photos_skipped = [skipped for skipped in record["skipped"] if skipped["reason"] != OUT_OF_FRAME]
+    left_out = Counter(skipped["worn"] for skipped in record["skipped"] if skipped["reason"] == OUT_OF_FRAME)
+    photos = len({image["source"] for image in record["images"]} | {skipped["source"] for skipped in record["skipped"]})
     classes = Counter(image["image"].split("/")[0] for image in record["images"])
     lines = [f"drew {len(record['images'])} masked faces"
              + "".join(f", {count} in {name}/" for name, count in sorted(classes.items()))]
-    reasons = Counter(skipped["reason"] for skipped in record["skipped"])
-    if reasons:
-        lines.append(f"skipped {len(record['skipped'])} of {photos} photos: "
+    if photos_skipped:
+        reasons = Counter(skipped["reason"] for skipped in photos_skipped)
+        lines.append(f"skipped {len(photos_skipped)} of {photos} photos: "
                      + ", ".join(f"{count} {reason}" for reason, count in reasons.most_common()))
+    if left_out:
+        lines.append(f"left out {sum(left_out.values())} drawings whose mask would fall mostly outside the photo "
+                     "(worn " + ", ".join(f"{worn}: {count}" for worn, count in left_out.most_common()) + ")")
     return lines
 
 

@@ -10,8 +10,8 @@ import pytest
 from conftest import ROOT, face_photo
 
 from facemask.face_landmarks import NO_FACE, TOO_SMALL, FaceMesh, yaw
-from facemask.mask_drawing import FACE_OVAL, STYLES, WORN, draw_mask, soft_alpha
-from facemask.masked_faces import RECORD, make_masked_faces
+from facemask.mask_drawing import FACE_OVAL, STYLES, WORN, draw_mask, soft_alpha, visible_share
+from facemask.masked_faces import RECORD, make_masked_faces, summary
 
 NOSE_TIP, NOSE_TIP_UPPER = 1, 4
 UPPER_LIP, MOUTH_CENTRE, LOWER_LIP = 0, 13, 17
@@ -232,3 +232,18 @@ def test_a_failed_run_leaves_the_earlier_output(photo_folder, tmp_path, monkeypa
         make_masked_faces(photo_folder, output, seed=1, force=True)
     assert {path: path.read_bytes() for path in output.rglob("*") if path.is_file()} == before
     assert sorted(path.name for path in tmp_path.iterdir()) == ["drawn", "faces"]  # no staging left
+
+
+def test_a_mask_that_would_fall_outside_the_photo_is_left_out(tmp_path, hopper):
+    photo, landmarks = hopper
+    cut = photo[:300]  # cut off under her mouth: a mask on her chin would hardly show
+    assert visible_share(cut.shape, landmarks, "chin") < 0.2 < 0.8 < visible_share(cut.shape, landmarks, "correct")
+    assert visible_share(photo.shape, landmarks, "chin") == 1
+    (tmp_path / "faces").mkdir()
+    cv2.imwrite(str(tmp_path / "faces" / "cut.png"), cut)
+    for worn, drawn in (("chin", 0), ("correct", 1)):
+        record = make_masked_faces(tmp_path / "faces", tmp_path / worn, worn=worn)
+        assert len(record["images"]) == drawn
+        assert [skipped["reason"] for skipped in record["skipped"]] == ["mask out of frame"] * (1 - drawn)
+    assert summary(make_masked_faces(tmp_path / "faces", tmp_path / "again", worn="chin")) == [
+        "drew 0 masked faces", "left out 1 drawings whose mask would fall mostly outside the photo (worn chin: 1)"]
