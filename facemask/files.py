@@ -128,3 +128,32 @@ def move_into_place(temporary, path):
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def replaced_folder(folder):
+    """Yield a new, hidden folder beside `folder` to write into; when the block succeeds, it takes `folder`'s
+    place (an existing `folder` is removed only then); when it fails, it is thrown away and `folder` is left as
+    it was."""
+    folder = Path(folder)
+    make_folder(folder.parent)
+    with reported_as_user_error(folder):
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.staging-", dir=folder.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staging, 0o777 & ~umask)  # mkdtemp's folder is private; the output is an ordinary folder
+    try:
+        yield staging
+        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+        with reported_as_user_error(folder):
+            if folder.exists():
+                os.replace(folder, old)
+            try:
+                os.replace(staging, folder)
+            except OSError:
+                if old.exists():
+                    os.replace(old, folder)
+                raise
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -6,7 +6,7 @@ import pytest
 from conftest import face_photo, with_drawn_mask
 
 from facemask import UserError
-from facemask.blazeface import MODELS, BlazeFace, decode, model_folders, ssd_anchors
+from facemask.blazeface import MODELS, BlazeFace, decode, decode_keypoints, model_folders, ssd_anchors
 from facemask.boxes import non_maximum_suppression
 
 FACE_CENTRE = (255, 260)  # of grace_hopper.jpg (512×600)
@@ -50,6 +50,17 @@ def test_decode_a_tall_frame_by_hand():
     np.testing.assert_allclose(scores, [1 / (1 + np.exp(-2))], rtol=1e-6)
 
 
+def test_decode_key_points_by_hand():
+    # The wide frame of the first test: back to the frame, x = x_input × 2, y = (y_input - 32) × 2.
+    anchors = np.array([[0.5, 0.5]], np.float32)
+    raw_boxes = np.zeros((1, 1, 16), np.float32)
+    raw_boxes[0, 0, 4:8] = [-10, -4, 10, -4]  # the eyes, offsets from the anchor's centre (64, 64)
+    points = decode_keypoints(raw_boxes, anchors, 128, (256, 128))
+    assert points.shape == (1, 6, 2)
+    np.testing.assert_allclose(points[0, :2], [[108, 56], [148, 56]])  # (54, 60) and (74, 60) in the input
+    np.testing.assert_allclose(points[0, 2:], [[128, 64]] * 4)  # the rest at the anchor's centre
+
+
 def test_anchors_match_the_models_layout():
     short, full = (ssd_anchors(*MODELS[name][1:]) for name in ("short", "full"))
     # short range: a 16×16 grid (stride 8) with 2 anchors a cell, then an 8×8 grid (stride 16) with 6
@@ -82,9 +93,20 @@ def test_both_models_find_grace_hopper(detector, masked):
     assert boxes.dtype.kind == "i" and confidences.dtype == float
 
 
+def test_key_points_of_grace_hopper_fall_on_her_face(detector):
+    boxes, _, keypoints = detector.detect_with_keypoints(face_photo())
+    assert keypoints.shape == (1, 6, 2)
+    right_eye, left_eye, nose, mouth, right_ear, left_ear = keypoints[0]
+    # measured (short): eyes (218, 193) and (308, 182), nose (267, 227), mouth (271, 274)
+    assert right_ear[0] < right_eye[0] < nose[0] < left_eye[0] < left_ear[0]  # her right is the photo's left
+    assert max(right_eye[1], left_eye[1]) < nose[1] < mouth[1] < boxes[0, 3]
+    assert 60 < left_eye[0] - right_eye[0] < 120
+
+
 def test_a_flat_frame_has_no_face(detector):
     boxes, confidences = detector.detect(np.full((480, 640, 3), 128, np.uint8))
     assert boxes.shape == (0, 4) and confidences.shape == (0,)
+    assert detector.detect_with_keypoints(np.full((480, 640, 3), 128, np.uint8))[2].shape == (0, 6, 2)
     assert boxes.dtype.kind == "i"
 
 

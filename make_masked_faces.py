@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Draw face masks on face photos: a dataset of masked faces (with_mask/, mask_weared_incorrect/) for training."""
+import argparse
+import sys
+from pathlib import Path
+
+from facemask import UserError
+from facemask.mask_drawing import STYLES
+
+
+def styles(text):
+    chosen = [style for style in text.split(",") if style]
+    unknown = [style for style in chosen if style not in STYLES]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"unknown style {', '.join(unknown) or text!r}; "
+                                         f"choose from: {', '.join(STYLES)}")
+    return chosen
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--input", "-i", type=Path, required=True, metavar="DIR",
+                        help="folder of face photos, one face each (searched recursively)")
+    parser.add_argument("--output", "-o", type=Path, required=True, metavar="DIR",
+                        help="dataset folder to write: with_mask/, mask_weared_incorrect/ and masked_faces.json")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an --output that an earlier run wrote (without it, a non-empty one is refused)")
+    parser.add_argument("--styles", type=styles, nargs="+", default=[list(STYLES)], metavar="STYLE",
+                        help=f"mask styles to draw from, comma- or space-separated (default: all: {','.join(STYLES)})")
+    parser.add_argument("--worn", choices=("correct", "nose", "chin", "mixed"), default="correct",
+                        help="how the masks are worn: correct (→ with_mask/), under the nose or on the chin "
+                             "(→ mask_weared_incorrect/), or mixed: one of the three at random per drawing "
+                             "(default: correct)")
+    parser.add_argument("--per-face", type=int, default=1, metavar="N",
+                        help="masked copies drawn of each photo (default: 1)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: 0)")
+    parser.add_argument("--workers", type=int, default=1, help="processes drawing side by side (default: 1)")
+    args = parser.parse_args()
+    args.styles = list(dict.fromkeys(style for group in args.styles for style in group))
+    for flag in ("per_face", "workers"):
+        if getattr(args, flag) < 1:
+            parser.error(f"--{flag.replace('_', '-')} must be at least 1")
+    return args
+
+
+def main():
+    args = parse_args()
+    from facemask.masked_faces import make_masked_faces, summary
+
+    try:
+        record = make_masked_faces(args.input, args.output, args.styles, args.worn, args.per_face, args.seed,
+                                   args.workers, args.force)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print(f"interrupted: {args.output} was not written", file=sys.stderr)
+        sys.exit(130)
+    for line in summary(record):
+        print(line)
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
