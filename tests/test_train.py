@@ -217,7 +217,10 @@ def test_ctrl_c_leaves_the_old_model_in_place(mask_dataset, tmp_path):
     process = subprocess.Popen([sys.executable, SCRIPT, "--dataset", str(mask_dataset), "--output", str(output),
                                 "--base-weights", "none", "--recipe", "tutorial", "--force"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                               # Ctrl-C as in a terminal: pytest run in the background of a script inherits
+                               # SIGINT ignored, and so would the run, which would then never be interrupted
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for line in process.stdout:
         if "for training" in line:  # images loaded; now the model is built and trained
             process.send_signal(signal.SIGINT)
