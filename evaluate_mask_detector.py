@@ -46,7 +46,7 @@ def scenes_summary(scenes_dir, scenes):
             f"{figure(scenes['label_accuracy_on_found'])}, end to end {figure(scenes['end_to_end_accuracy'])}\n"
             f"  recall by size: {bands}\n"
             f"  AP@0.5: {ap}; mAP@0.5 {figure(scenes['map50'])}\n"
-            f"  per class, recall / precision among found faces: {per_class}")
+            f"  per class, recall / precision: {per_class}")
 
 
 def main():

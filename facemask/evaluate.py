@@ -87,22 +87,23 @@ def judge_image(truths, detections, class_names, iou_threshold=0.4, min_size=0):
     "box", "label", "confidence" and "face_confidence").
 
     Faces are found by the one-to-one matching of match_faces at `iou_threshold`. Per class, `labelled_as` counts
-    the found faces labelled as that class and `labelled_right_as` those of them that truly are. For AP, each
+    the detections labelled as that class, less those on don't-care faces (a false face labelled so counts), and
+    `labelled_right_as` those that are a face of that class. For AP, each
     class's detections are matched at IoU 0.5 in the order of their score (face confidence × label confidence),
     each to the unmatched face of its class it overlaps most, as COCO does; `ap_hits[name]` lists (score, whether
     it hit a face)."""
     counted = [is_counted(label, box, class_names, min_size) for label, box in truths]
     pairs = match_faces([box for _, box in truths], [face["box"] for face in detections], iou_threshold)
     found = [(i, j) for i, j in pairs if counted[i]]
-    on_dont_care = len(pairs) - len(found)
+    on_dont_care_faces = {j for i, j in pairs if not counted[i]}
     judged = {
         "faces": sum(counted), "dont_care": len(truths) - sum(counted), "found": len(found),
         "labelled_right": sum(truths[i][0] == detections[j]["label"] for i, j in found),
-        "detections": len(detections) - on_dont_care, "unmatched_detections": len(detections) - len(pairs),
+        "detections": len(detections) - len(on_dont_care_faces), "unmatched_detections": len(detections) - len(pairs),
         "faces_by_size": Counter(size_band(box) for (_, box), care in zip(truths, counted) if care),
         "found_by_size": Counter(size_band(truths[i][1]) for i, _ in found),
         "ap_faces": Counter(label for (label, _), care in zip(truths, counted) if care),
-        "labelled_as": Counter(detections[j]["label"] for _, j in found),
+        "labelled_as": Counter(face["label"] for j, face in enumerate(detections) if j not in on_dont_care_faces),
         "labelled_right_as": Counter(truths[i][0] for i, j in found if truths[i][0] == detections[j]["label"]),
         "ap_hits": {name: [] for name in class_names},
     }
@@ -180,7 +181,7 @@ def summarize(judged_images, class_names):
 def evaluate_scenes(detector, scenes_dir, class_names, iou_threshold=0.4, min_size=0):
     """The pipeline's figures on scenes_dir/images + scenes_dir/annotations (PASCAL VOC): face recall (overall
     and by size), precision, label accuracy on found faces, end-to-end accuracy, AP@0.5 per class and their mean,
-    and per class its end-to-end recall (its faces found and labelled so) and its precision among the found faces
+    and per class its end-to-end recall (its faces found and labelled so) and its precision (its detections that are its faces)
     (of the found faces labelled so, those that truly are: a detection that matches no face is left out, the overall
     precision counts it).
     `detector` is callable on a BGR image and returns faces as MaskDetector does; faces of a class not in
