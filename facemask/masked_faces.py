@@ -7,10 +7,7 @@ the output, with its source photo (absolute path), style and way of wearing, so 
 drawn copy on the same side of the validation split as its source; and every photo skipped, with the reason.
 """
 import json
-import multiprocessing
-import signal
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -23,6 +20,7 @@ from facemask.face_landmarks import FaceMesh
 from facemask.files import output_problem, replaced_folder
 from facemask.images import UnreadableImage, is_image_file, read_image
 from facemask.mask_drawing import STYLES, WORN, draw_mask, visible_share
+from facemask.workers import map_in_workers
 
 RECORD = "masked_faces.json"
 CLASS_OF_WORN = {"correct": "with_mask", "nose": "mask_weared_incorrect", "chin": "mask_weared_incorrect"}
@@ -126,9 +124,8 @@ def make_masked_faces(input_folder, output, styles=STYLES, worn="correct", per_f
     with replaced_folder(output) as staging:
         pool = None
         if workers > 1:
-            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=start_worker)
-            outcomes = pool.map(draw_in_worker, [job + (staging,) for job in jobs], chunksize=8)
+            pool, outcomes = map_in_workers(workers, FaceMesh, draw_photo, [job + (staging,) for job in jobs],
+                                            chunksize=8)
         else:
             outcomes = (draw_photo(face_mesh, *job, staging) for job in jobs)
         try:
@@ -162,15 +159,3 @@ def summary(record):
         lines.append(f"left out {sum(left_out.values())} drawings whose mask would fall mostly outside the photo "
                      "(worn " + ", ".join(f"{worn}: {count}" for worn, count in left_out.most_common()) + ")")
     return lines
-
-
-def start_worker():
-    """In each worker process: one single-threaded face mesh, as the cores are shared among the workers."""
-    global worker_face_mesh
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
-    cv2.setNumThreads(1)
-    worker_face_mesh = FaceMesh(threads=1)
-
-
-def draw_in_worker(job):
-    return draw_photo(worker_face_mesh, *job)

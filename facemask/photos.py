@@ -3,10 +3,7 @@
 One bad image among many is reported and skipped; a single named file that cannot be read is an error.
 """
 import json
-import multiprocessing
-import signal
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -17,6 +14,7 @@ from facemask.files import check_output, write_atomically
 from facemask.images import IMAGE_EXTENSIONS, is_image_file, read_image
 from facemask.pipeline import count_labels
 from facemask.video import has_display
+from facemask.workers import map_in_workers
 
 
 def expand_inputs(paths):
@@ -110,9 +108,7 @@ def annotate_photos(make_detector, paths, output=None, json_path=None, show=Fals
     detector = make_detector()  # also in the main process, so that a model or face detector error comes at once
     pool = None
     if workers > 1:
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=start_worker, initargs=(make_detector,))
-        outcomes = pool.map(annotate_in_worker, jobs, chunksize=4)  # in the order of `jobs`
+        pool, outcomes = map_in_workers(workers, make_detector, annotate_one, jobs, chunksize=4)
     else:
         outcomes = (annotate_one(detector, path, target, show) for path, target in jobs)
     results, failed = {}, 0
@@ -138,15 +134,3 @@ def annotate_photos(make_detector, paths, output=None, json_path=None, show=Fals
         else:
             write_atomically(json_path, report.encode())
     return results, failed
-
-
-def start_worker(make_detector):
-    """In each worker process: one single-threaded detector, as the cores are shared among the workers."""
-    global worker_detector
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
-    cv2.setNumThreads(1)
-    worker_detector = make_detector(threads=1)
-
-
-def annotate_in_worker(job):
-    return annotate_one(worker_detector, *job)
