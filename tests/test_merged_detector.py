@@ -1,8 +1,8 @@
-"""Merging face detectors: their confidences on one scale, and one face found by two detectors kept once."""
+"""Merging face detectors: their confidences on one scale, the vote, and one face found by two detectors kept once."""
 import numpy as np
 import pytest
 
-from facemask.merged_detector import MergedDetector, from_common_scale, to_common_scale
+from facemask.merged_detector import SUPPORT_FLOOR, MergedDetector, from_common_scale, to_common_scale, vote
 
 
 class Fixed:
@@ -26,13 +26,27 @@ def test_the_common_scale_puts_each_default_at_one_half():
         assert from_common_scale(to_common_scale(value, 0.25), 0.25) == pytest.approx(value)
 
 
-def test_two_detectors_one_face_kept_once_and_each_detector_asked_at_its_own_threshold():
+def test_the_vote_moves_each_confidence_by_the_other_detectors_view_of_that_face():
+    boxes = np.array([[10, 10, 50, 50], [12, 12, 52, 52], [100, 100, 140, 140], [104, 100, 144, 140]], float)
+    confidences = np.array([0.6, 0.9, 0.6, 0.7])
+    sources = np.array([0, 1, 1, 1])  # the last two overlap, but come from the same detector: no vote
+    np.testing.assert_allclose(vote(boxes, confidences, sources, 0.2),
+                               [0.6 + 0.2 * 0.4, 0.9 + 0.2 * 0.1, 0.6 - 0.2 * 0.5, 0.7 - 0.2 * 0.5])
+    np.testing.assert_allclose(vote(boxes, np.array([1.0, 1.0, 0.05, 0.0]), sources, 0.2), [1.0, 1.0, 0.0, 0.0])
+    np.testing.assert_allclose(vote(boxes, confidences, sources, 0.0), confidences)
+
+
+def test_two_detectors_one_face_kept_once_and_each_detector_asked_down_to_the_floor():
     ssd_like = Fixed(0.25, [[10, 10, 50, 50], [200, 10, 240, 50]], [0.4, 0.2])     # common scale: 0.6, 0.4
-    other = Fixed(0.5, [[12, 12, 52, 52], [100, 100, 140, 140]], [0.9, 0.6])       # common scale: 0.9, 0.6
-    boxes, confidences = MergedDetector([ssd_like, other]).detect(np.zeros((300, 300, 3), np.uint8), 0.5)
-    assert (ssd_like.asked, other.asked) == (0.25, 0.5)
-    # [10, 10, 50, 50] and [12, 12, 52, 52] overlap by 0.82: the more confident on the common scale stays
+    other = Fixed(0.5, [[12, 12, 52, 52], [100, 100, 140, 140]], [0.9, 0.7])       # common scale: 0.9, 0.7
+    merged = MergedDetector([ssd_like, other], agreement=0.2)
+    boxes, confidences = merged.detect(np.zeros((300, 300, 3), np.uint8), 0.5)
+    assert (ssd_like.asked, other.asked) == (from_common_scale(SUPPORT_FLOOR, 0.25), SUPPORT_FLOOR)
+    # [10, 10, 50, 50] and [12, 12, 52, 52] overlap by 0.82: each votes for the other, the surer one stays
+    # (0.9 + 0.2 × 0.1); the faces seen by one detector lose 0.2 × 0.5: 0.7 falls to 0.6, 0.4 to 0.3, under 0.5
     assert boxes.tolist() == [[12, 12, 52, 52], [100, 100, 140, 140]]
-    np.testing.assert_allclose(confidences, [0.9, 0.6])
-    boxes, _ = MergedDetector([ssd_like, other]).detect(np.zeros((300, 300, 3), np.uint8), 0.35)
-    assert [200, 10, 240, 50] in boxes.tolist()  # 0.2 is 0.4 on the common scale
+    np.testing.assert_allclose(confidences, [0.92, 0.6])
+    boxes, _ = merged.detect(np.zeros((300, 300, 3), np.uint8), 0.25)
+    assert [200, 10, 240, 50] in boxes.tolist()
+    boxes, confidences = MergedDetector([ssd_like, other], agreement=0.0).detect(np.zeros((300, 300, 3)), 0.5)
+    np.testing.assert_allclose(confidences, [0.9, 0.7])  # no vote: the confidences on the common scale
