@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from facemask.boxes import overlaps
 from facemask.files import make_folder, refuse_to_replace, staged_outputs
 from facemask.mobilenet_detector import MODEL_NAME, SCALES, encode, input_scale, make_anchors
 from facemask.report import options_as_json, save_loss_curve
@@ -102,16 +103,6 @@ def match_anchors(anchors, faces, ignored=()):
     targets[positive, 0] = 1
     targets[positive, 1:] = encode(faces[best_face[positive]], anchors[positive])
     return targets
-
-
-def overlaps(a, b):
-    """IoU of every box of a (n, 4) with every box of b (m, 4), [x1, y1, x2, y2]: an (n, m) array."""
-    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
-    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    intersection = np.prod(np.clip(bottom_right - top_left, 0, None), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    return intersection / np.maximum(area_a[:, None] + area_b[None, :] - intersection, 1e-9)
 
 
 def detection_loss(targets, outputs):

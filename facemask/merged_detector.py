@@ -13,7 +13,7 @@ one that both find at their own defaults passes.
 """
 import numpy as np
 
-from facemask.boxes import non_maximum_suppression
+from facemask.boxes import non_maximum_suppression, overlaps
 
 MERGE_IOU = 0.3  # two detectors' boxes of one face overlap more than this (their boxes are drawn differently)
 # How much the other detectors' view of a face moves its confidence, and the merged default threshold: chosen on
@@ -64,17 +64,6 @@ class MergedDetector:
 def vote(boxes, confidences, sources, agreement):
     """Each box's confidence moved by `agreement` × (the best confidence of another source's box that overlaps it
     by more than MERGE_IOU, or 0 if none, minus 0.5), kept within [0, 1]."""
-    support = np.zeros(len(boxes))
-    for i, box in enumerate(boxes):
-        others = (sources != sources[i]) & (pairwise_iou(box, boxes) > MERGE_IOU)
-        support[i] = confidences[others].max(initial=0.0)
+    others = (sources[:, None] != sources[None, :]) & (overlaps(boxes, boxes) > MERGE_IOU)
+    support = np.where(others, confidences[None, :], 0.0).max(axis=1, initial=0.0)
     return np.clip(confidences + agreement * (support - 0.5), 0.0, 1.0)
-
-
-def pairwise_iou(box, boxes):
-    """Intersection over union of one [x1, y1, x2, y2] box with each of `boxes` (n, 4)."""
-    width = np.clip(np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]), 0, None)
-    height = np.clip(np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]), 0, None)
-    intersection = width * height
-    union = (box[2] - box[0]) * (box[3] - box[1]) + (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    return intersection / np.maximum(union - intersection, 1e-9)
