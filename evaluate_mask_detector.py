@@ -8,13 +8,17 @@ from pathlib import Path
 
 from facemask import UserError
 from facemask.cli import add_detector_arguments, probability
+from facemask.pipeline import DEFAULT_DETECTOR, VIDEO_DETECTOR, VIDEO_INPUT_SIZE
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", "-d", type=Path, help="face crops, one sub-folder per class")
     parser.add_argument("--scenes", "-s", type=Path, help="a folder with images/ and PASCAL VOC annotations/")
-    add_detector_arguments(parser)
+    add_detector_arguments(parser, default_detector=None)
+    parser.add_argument("--video", action="store_true",
+                        help=f"run the pipeline as detect_mask_video.py runs it: {VIDEO_DETECTOR} unless --detector "
+                             f"says otherwise, on a {VIDEO_INPUT_SIZE}-pixel input")
     parser.add_argument("--iou", type=probability, default=0.4,
                         help="overlap for a detection to count as finding a face (default: 0.4)")
     parser.add_argument("--min-size", type=int, default=0, metavar="PX",
@@ -26,6 +30,8 @@ def parse_args():
     args = parser.parse_args()
     if args.dataset is None and args.scenes is None:
         parser.error("give --dataset, --scenes or both")
+    if args.detector is None:
+        args.detector = VIDEO_DETECTOR if args.video else DEFAULT_DETECTOR
     return args
 
 
@@ -38,32 +44,37 @@ def scenes_summary(scenes_dir, scenes):
     bands = ", ".join(f"{band} {figure(size['recall'])} ({size['found']} of {size['faces']})"
                       for band, size in scenes["recall_by_size"].items())
     ap = ", ".join(f"{name} {figure(value)}" for name, value in scenes["ap50"].items())
-    per_class = ", ".join(f"{name} {figure(figures['recall'])} / {figure(figures['precision'])}"
-                          for name, figures in scenes["per_class"].items())
+    per_class = ""
+    for name, figures in scenes["per_class"].items():
+        sizes = ", ".join(f"{band} {figure(size['detection_recall'])} / {figure(size['label_accuracy'])} "
+                          f"({size['faces']})" for band, size in figures["by_size"].items())
+        per_class += (f"\n  {name}: recall {figure(figures['recall'])}, precision {figure(figures['precision'])}, "
+                      f"F1 {figure(figures['f1'])}, AP@0.5 {figure(scenes['ap50'][name])}\n"
+                      f"    by shorter side, found / labelled right when found (faces): {sizes}")
     return (f"{scenes_dir}: {scenes['images']} images, {scenes['faces']} faces{dont_care}\n"
             f"  face recall {figure(scenes['face_recall'])}, precision {figure(scenes['precision'])} "
             f"({scenes['unmatched_detections']} detections matching no face), label accuracy on found faces "
             f"{figure(scenes['label_accuracy_on_found'])}, end to end {figure(scenes['end_to_end_accuracy'])}\n"
             f"  recall by size: {bands}\n"
-            f"  AP@0.5: {ap}; mAP@0.5 {figure(scenes['map50'])}\n"
-            f"  per class, recall / precision: {per_class}")
+            f"  AP@0.5: {ap}; mAP@0.5 {figure(scenes['map50'])}"
+            f"{per_class}")
 
 
 def main():
     args = parse_args()
     from facemask.evaluate import evaluate_crops, evaluate_scenes
     from facemask.files import check_output, write_atomically
-    from facemask.pipeline import MaskDetector
+    from facemask.pipeline import MaskDetector, video_detector
 
     log = sys.stderr if args.json == "-" else sys.stdout
-    report = {"model": str(args.model)}
+    report = {"model": str(args.model), "detector": args.detector, "video": args.video}
     try:
         if args.output:  # before the evaluation, not after it
             check_output(args.output, "--output", folder=True)
         if args.json not in (None, "-"):
             check_output(args.json, "--json")
-        detector = MaskDetector(args.model, args.face, args.confidence, margin=args.margin,
-                                face_detector=args.detector)
+        make = video_detector if args.video else MaskDetector
+        detector = make(args.model, args.face, args.confidence, margin=args.margin, face_detector=args.detector)
         if args.dataset is not None:
             matrix = args.output / "confusion_matrix.png" if args.output else None
             text, report["dataset"] = evaluate_crops(detector.classifier, args.dataset, matrix)

@@ -20,10 +20,12 @@ SHARED = ROOT.parent / "shared"
 from aizoo import CLASS_NAMES as AIZOO_CLASS_NAMES  # noqa: E402
 from aizoo import AizooDetector  # noqa: E402
 
-from facemask.evaluate import evaluate_scenes  # noqa: E402
-from facemask.pipeline import DEFAULT_DETECTOR, DEFAULT_MODEL, FACE_DETECTORS, MaskDetector  # noqa: E402
+from facemask.evaluate import CLASS_SIZE_BANDS, evaluate_scenes  # noqa: E402
+from facemask.pipeline import (DEFAULT_DETECTOR, DEFAULT_MODEL, FACE_DETECTORS, VIDEO_DETECTOR,  # noqa: E402
+                               VIDEO_INPUT_SIZE, MaskDetector, video_detector)
 
 LEGACY_MODEL = SHARED / "models" / "legacy" / "mask_detector.model"
+CLASSES = ("without_mask", "with_mask")  # the unmasked class first: it is the one a user looks for
 SETS = [("scenes-dev", SHARED / "data" / "scenes-dev", 0),
         ("scenes-street/val, faces ≥ 16 px", SHARED / "data" / "scenes-street" / "val", 16)]
 
@@ -52,8 +54,10 @@ def pipelines(detector_names):
             ("AIZOO peer, confidence 0.3", lambda: AizooDetector(0.3)),
             ("AIZOO peer, confidence 0.5 (its default)", lambda: AizooDetector(0.5))]
     for name in detector_names:
-        default = " (the default)" if name == DEFAULT_DETECTOR else ""
+        default = " (the photo default)" if name == DEFAULT_DETECTOR else ""
         rows.append((f"ours, --detector {name}{default}", ours(name)))
+    rows.append((f"ours, the video default ({VIDEO_DETECTOR} at {VIDEO_INPUT_SIZE} px, as detect_mask_video.py)",
+                 lambda: video_detector(DEFAULT_MODEL)))
     return rows
 
 
@@ -66,18 +70,40 @@ def figure(value, places=3):
 
 
 def table(results):
-    """A Markdown table of one set's figures, a row per pipeline."""
-    lines = ["| pipeline | end to end | precision | face recall | label accuracy on found | false faces "
-             "| recall small / medium / large | AP@0.5 mask / no mask | mAP@0.5 | ms per photo |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    """A Markdown table of one set's figures, a row per pipeline: the unmasked class first, then the masked, then
+    both together."""
+    per_class = " | ".join(f"{short} recall | {short} precision | {short} F1 | {short} AP@0.5"
+                           for short in ("no mask", "mask"))
+    lines = [f"| pipeline | {per_class} | mAP@0.5 | end to end | precision | face recall | label accuracy on found "
+             "| false faces | ms per photo |",
+             "| --- " * 15 + "|"]
     for name, scenes, milliseconds in results:
-        bands = " / ".join(figure(band["recall"], 2) for band in scenes["recall_by_size"].values())
-        ap = " / ".join(figure(scenes["ap50"].get(label)) for label in ("with_mask", "without_mask"))
-        lines.append(f"| {name} | {figure(scenes['end_to_end_accuracy'])} | {figure(scenes['precision'])} "
-                     f"| {figure(scenes['face_recall'])} | {figure(scenes['label_accuracy_on_found'])} "
-                     f"| {scenes['unmatched_detections']} | {bands} | {ap} | {figure(scenes['map50'])} "
+        classes = " | ".join(f"{figure(scenes['per_class'][label]['recall'])} "
+                             f"| {figure(scenes['per_class'][label]['precision'])} "
+                             f"| {figure(scenes['per_class'][label]['f1'])} | {figure(scenes['ap50'].get(label))}"
+                             for label in CLASSES)
+        lines.append(f"| {name} | {classes} | {figure(scenes['map50'])} | {figure(scenes['end_to_end_accuracy'])} "
+                     f"| {figure(scenes['precision'])} | {figure(scenes['face_recall'])} "
+                     f"| {figure(scenes['label_accuracy_on_found'])} | {scenes['unmatched_detections']} "
                      f"| {milliseconds:.0f} |")
     return "\n".join(lines)
+
+
+def size_table(results, label):
+    """A Markdown table of where one class's faces are lost, by their shorter side: found by the face detector,
+    and labelled right when found."""
+    bands = [band for band, _ in CLASS_SIZE_BANDS if any(band in scenes["per_class"][label]["by_size"]
+                                                         for _, scenes, _ in results)]
+    lines = ["| pipeline | " + " | ".join(f"{band} px: found / right" for band in bands) + " |",
+             "| --- " * (len(bands) + 1) + "|"]
+    for name, scenes, _ in results:
+        sizes = scenes["per_class"][label]["by_size"]
+        cells = [f"{figure(sizes[band]['detection_recall'], 2)} / {figure(sizes[band]['label_accuracy'], 2)}"
+                 if band in sizes else "–" for band in bands]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    first = results[0][1]["per_class"][label]["by_size"]  # every pipeline is judged on the same faces
+    counts = ", ".join(f"{band} {first[band]['faces']}" for band in bands if band in first)
+    return "\n".join(lines) + f"\n\n({label} faces per band: {counts})"
 
 
 def main():
@@ -97,6 +123,9 @@ def main():
         print(f"\n{set_name}: {results[0][1]['images']} photos, {faces} faces counted, IoU ≥ 0.4 "
               f"(AP at IoU 0.5)\n")
         print(table(results), flush=True)
+        for label in CLASSES:
+            print(f"\n{set_name}, {label} by the face's shorter side:\n")
+            print(size_table(results, label), flush=True)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ import argparse
 import math
 from pathlib import Path
 
-from facemask.pipeline import DEFAULT_DETECTOR, DEFAULT_MODEL, FACE_DETECTORS, FACE_MARGIN
+from facemask.pipeline import DEFAULT_DETECTOR, DEFAULT_MODEL, FACE_DETECTORS, FACE_MARGIN, VIDEO_DETECTOR
 
 
 def probability(text):
@@ -22,11 +22,13 @@ def margin(text):
 
 def add_detector_arguments(parser, default_detector=DEFAULT_DETECTOR):
     """--model, --detector, --face, --confidence and --margin: which classifier and face detector, how sure a face
-    must be, and how much around it the classifier sees."""
+    must be, and how much around it the classifier sees. A `default_detector` of None leaves --detector None
+    when not given, for a script whose default depends on another flag (evaluate_mask_detector.py's --video)."""
+    shown_default = default_detector or f"{DEFAULT_DETECTOR}, or {VIDEO_DETECTOR} with --video"
     parser.add_argument("--model", "-m", type=Path, default=DEFAULT_MODEL,
                         help="classifier: .keras or .tflite (default: the shipped models/mask_detector.keras)")
     parser.add_argument("--detector", choices=list(FACE_DETECTORS), default=default_detector,
-                        help=f"face detector (default: {default_detector}; the README compares them)")
+                        help=f"face detector (default: {shown_default}; the README compares them)")
     parser.add_argument("--face", "-f", type=Path, metavar="DIR",
                         help="folder with the face detector's files: the Caffe SSD's, BlazeFace's .tflite files, or "
                              "a face_detector.tflite of train_face_detector.py (default: the shipped or installed "

@@ -13,6 +13,8 @@ from facemask.images import is_image_file, read_image
 from facemask.report import classification_summary, save_confusion_matrix
 
 SIZE_BANDS = (("small", 32 ** 2), ("medium", 96 ** 2), ("large", float("inf")))  # COCO's, by box area in pixels
+# Crowd sizes, by a face's shorter side in pixels: where a class's faces are lost, unfound or mislabelled
+CLASS_SIZE_BANDS = (("under 16", 16), ("16-24", 24), ("24-32", 32), ("32-64", 64), ("64+", float("inf")))
 AP_IOU = 0.5  # the overlap at which published results on these data sets count a detection for AP
 PER_IMAGE_KEYS = ("faces", "dont_care", "found", "labelled_right", "detections", "unmatched_detections")
 
@@ -76,6 +78,12 @@ def size_band(box):
     return next(name for name, limit in SIZE_BANDS if area < limit)
 
 
+def side_band(box):
+    """The name of the CLASS_SIZE_BANDS band of a box's shorter side."""
+    side = min(box[2] - box[0], box[3] - box[1])
+    return next(name for name, limit in CLASS_SIZE_BANDS if side < limit)
+
+
 def is_counted(label, box, class_names, min_size):
     """Whether an annotated face counts: a class the model knows, and a shorter side of at least min_size pixels.
     The others are don't-care: not counted, and a detection on them is not false."""
@@ -103,6 +111,10 @@ def judge_image(truths, detections, class_names, iou_threshold=0.4, min_size=0):
         "faces_by_size": Counter(size_band(box) for (_, box), care in zip(truths, counted) if care),
         "found_by_size": Counter(size_band(truths[i][1]) for i, _ in found),
         "ap_faces": Counter(label for (label, _), care in zip(truths, counted) if care),
+        "class_faces_by_side": Counter((label, side_band(box)) for (label, box), care in zip(truths, counted) if care),
+        "class_found_by_side": Counter((truths[i][0], side_band(truths[i][1])) for i, _ in found),
+        "class_right_by_side": Counter((truths[i][0], side_band(truths[i][1])) for i, j in found
+                                       if truths[i][0] == detections[j]["label"]),
         "labelled_as": Counter(face["label"] for j, face in enumerate(detections) if j not in on_dont_care_faces),
         "labelled_right_as": Counter(truths[i][0] for i, j in found if truths[i][0] == detections[j]["label"]),
         "ap_hits": {name: [] for name in class_names},
@@ -140,6 +152,26 @@ def average_precision(hits, faces):
     return float(np.sum(np.diff(recall) * precision[1:]))
 
 
+def f1(recall, precision):
+    """The harmonic mean of recall and precision; None when either is unknown, 0 when both are 0."""
+    if recall is None or precision is None:
+        return None
+    return 2 * recall * precision / (recall + precision) if recall + precision else 0.0
+
+
+def class_by_size(judged_images, name):
+    """Per CLASS_SIZE_BANDS band, a class's faces, how many the detector found (`detection_recall`) and how many
+    of those were labelled as that class (`label_accuracy`): the two ways a face is lost."""
+    bands = {}
+    for band, _ in CLASS_SIZE_BANDS:
+        faces, found, right = (sum(judged[key][(name, band)] for judged in judged_images)
+                               for key in ("class_faces_by_side", "class_found_by_side", "class_right_by_side"))
+        if faces:
+            bands[band] = {"faces": faces, "found": found, "labelled_right": right,
+                           "detection_recall": found / faces, "label_accuracy": right / found if found else None}
+    return bands
+
+
 def summarize(judged_images, class_names):
     """The figures of a set of photos, from judge_image's figures of each."""
     total = Counter()
@@ -161,9 +193,11 @@ def summarize(judged_images, class_names):
         class_faces = sum(judged["ap_faces"][name] for judged in judged_images)
         labelled = sum(judged["labelled_as"][name] for judged in judged_images)
         right = sum(judged["labelled_right_as"][name] for judged in judged_images)
+        recall = right / class_faces if class_faces else None
+        precision = right / labelled if labelled else None
         per_class[name] = {"faces": class_faces, "labelled": labelled, "labelled_right": right,
-                           "recall": right / class_faces if class_faces else None,
-                           "precision": right / labelled if labelled else None}
+                           "recall": recall, "precision": precision, "f1": f1(recall, precision),
+                           "by_size": class_by_size(judged_images, name)}
     return {
         "images": len(judged_images), "faces": faces, "dont_care_faces": total["dont_care"], "found": found,
         "labelled_right": total["labelled_right"], "detections": detections,
@@ -180,10 +214,11 @@ def summarize(judged_images, class_names):
 
 def evaluate_scenes(detector, scenes_dir, class_names, iou_threshold=0.4, min_size=0):
     """The pipeline's figures on scenes_dir/images + scenes_dir/annotations (PASCAL VOC): face recall (overall
-    and by size), precision, label accuracy on found faces, end-to-end accuracy, AP@0.5 per class and their mean,
-    and per class its end-to-end recall (its faces found and labelled so) and its precision (its detections that are its faces)
-    (of the found faces labelled so, those that truly are: a detection that matches no face is left out, the overall
-    precision counts it).
+    and by size), precision, label accuracy on found faces, end-to-end accuracy, AP@0.5 per class and their mean;
+    per class its recall (its faces found and labelled so), precision (its detections that are its faces: of the
+    found faces labelled so, those that truly are; a detection that matches no face is left out, the overall
+    precision counts it), F1, and by the faces' shorter side how many were found and how many of those labelled
+    right; per image its figures and the faces detected.
     `detector` is callable on a BGR image and returns faces as MaskDetector does; faces of a class not in
     `class_names` or smaller than `min_size` are don't-care (see is_counted)."""
     scenes_dir = Path(scenes_dir)
@@ -196,8 +231,9 @@ def evaluate_scenes(detector, scenes_dir, class_names, iou_threshold=0.4, min_si
         image_path = scenes_dir / "images" / filename
         if not is_image_file(image_path) or not image_path.is_file():
             raise UserError(f"{annotation} names an image that is not in {scenes_dir / 'images'}: {filename}")
-        judged = judge_image(truths, detector(read_image(image_path)), class_names, iou_threshold, min_size)
+        detected = detector(read_image(image_path))
+        judged = judge_image(truths, detected, class_names, iou_threshold, min_size)
         judged_images.append(judged)
-        per_image[filename] = {key: judged[key] for key in PER_IMAGE_KEYS}
+        per_image[filename] = {**{key: judged[key] for key in PER_IMAGE_KEYS}, "detected": detected}
     return {**summarize(judged_images, class_names), "iou_threshold": iou_threshold, "min_size": min_size,
             "per_image": per_image}

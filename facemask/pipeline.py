@@ -37,6 +37,13 @@ FACE_DETECTORS = {
 DEFAULT_DETECTOR = "mobilenet+blazeface"
 VIDEO_DETECTOR, VIDEO_INPUT_SIZE = "mobilenet", 400
 
+
+def video_detector(model_path=DEFAULT_MODEL, face_dir=None, confidence=None, threads=None, margin=FACE_MARGIN,
+                   face_detector=VIDEO_DETECTOR):
+    """A MaskDetector as detect_mask_video.py runs it: on the video's input size, by default its detector."""
+    return MaskDetector(model_path, face_dir, confidence, threads, margin, face_detector, VIDEO_INPUT_SIZE)
+
+
 def large_enough(boxes, confidences):
     """The boxes whose sides are both at least MIN_FACE_SIZE pixels, and their confidences."""
     keep = (boxes[:, 2:] - boxes[:, :2] >= MIN_FACE_SIZE).all(axis=1)

@@ -25,7 +25,7 @@ from tqdm import tqdm
 from facemask import UserError
 from facemask.drawing import draw_faces, draw_fps
 from facemask.files import check_output, move_into_place, reported_as_user_error, temporary_path
-from facemask.pipeline import FACE_MARGIN, VIDEO_DETECTOR, VIDEO_INPUT_SIZE, MaskDetector, count_labels
+from facemask.pipeline import FACE_MARGIN, VIDEO_DETECTOR, count_labels, video_detector
 
 QUIT_KEYS = {ord("q"), 27}  # q and Esc
 # The annotated video is written with the MPEG-4 codec (mp4v); FFmpeg puts it in these containers, by extension
@@ -260,8 +260,8 @@ def load_detectors(model_path, face_dir=None, confidence=None, margin=FACE_MARGI
     size."""
     count = count or os.cpu_count() or 1
     cv2.setNumThreads(1)
-    detectors = [MaskDetector(model_path, face_dir, confidence, threads=1, margin=margin, face_detector=face_detector,
-                              input_size=VIDEO_INPUT_SIZE) for _ in range(count)]
+    detectors = [video_detector(model_path, face_dir, confidence, threads=1, margin=margin, face_detector=face_detector)
+                 for _ in range(count)]
     for detector in detectors:
         detector.warm_up()
     return detectors

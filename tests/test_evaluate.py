@@ -83,16 +83,46 @@ def test_a_model_of_three_classes_counts_masks_below_the_nose_and_has_each_class
     assert (figures["faces"], figures["dont_care_faces"], figures["found"], figures["labelled_right"]) == (7, 1, 6, 4)
     # recall: of a class's faces, those found and labelled so; precision: of the detections labelled so (less those
     # on don't-care faces, so with_mask's on A and on nothing), those that are faces of the class
-    assert figures["per_class"] == {
-        "mask_weared_incorrect": {"faces": 2, "labelled": 2, "labelled_right": 1, "recall": 0.5, "precision": 0.5},
-        "with_mask": {"faces": 2, "labelled": 2, "labelled_right": 1, "recall": 0.5, "precision": 0.5},
+    assert {name: {key: value for key, value in figures.items() if key != "by_size"}
+            for name, figures in figures["per_class"].items()} == {
+        "mask_weared_incorrect": {"faces": 2, "labelled": 2, "labelled_right": 1, "recall": 0.5, "precision": 0.5,
+                                  "f1": 0.5},
+        "with_mask": {"faces": 2, "labelled": 2, "labelled_right": 1, "recall": 0.5, "precision": 0.5, "f1": 0.5},
         "without_mask": {"faces": 3, "labelled": 3, "labelled_right": 2, "recall": pytest.approx(2 / 3),
-                         "precision": pytest.approx(2 / 3)}}
+                         "precision": pytest.approx(2 / 3), "f1": pytest.approx(2 / 3)}}
     # a model of two classes: the masks below the nose are don't-care, as before
     two = ["with_mask", "without_mask"]
     figures = summarize([judge_image(truths, detections, two, min_size=16)], two)
     assert (figures["faces"], figures["dont_care_faces"]) == (5, 3)
     assert list(figures["per_class"]) == two and figures["per_class"]["without_mask"]["faces"] == 3
+
+
+def test_each_class_by_size_says_whether_its_faces_were_missed_or_mislabelled():
+    names = ["with_mask", "without_mask"]
+    truths = [("without_mask", [0, 0, 20, 20]),       # 20 px: 16-24, missed
+              ("without_mask", [100, 0, 120, 22]),    # 20 px (the shorter side): 16-24, found, called masked
+              ("without_mask", [200, 0, 230, 30]),    # 30 px: 24-32, found and right
+              ("without_mask", [300, 0, 340, 50]),    # 40 px: 32-64, found and right
+              ("with_mask", [400, 0, 480, 80]),       # 80 px: 64+, found and right
+              ("with_mask", [500, 0, 510, 10]),       # 10 px: under 16, found and right
+              ("with_mask", [600, 0, 612, 12])]       # 12 px: under 16, missed
+    detections = [face([100, 0, 120, 22], "with_mask"), face([200, 0, 230, 30], "without_mask"),
+                  face([300, 0, 340, 50], "without_mask"), face([400, 0, 480, 80], "with_mask"),
+                  face([500, 0, 510, 10], "with_mask")]
+    figures = summarize([judge_image(truths, detections, names)], names)
+    found_and_right = {name: {band: (size["faces"], size["found"], size["labelled_right"])
+                              for band, size in figures["per_class"][name]["by_size"].items()} for name in names}
+    assert found_and_right == {"without_mask": {"16-24": (2, 1, 0), "24-32": (1, 1, 1), "32-64": (1, 1, 1)},
+                               "with_mask": {"under 16": (2, 1, 1), "64+": (1, 1, 1)}}
+    assert figures["per_class"]["without_mask"]["by_size"]["16-24"]["detection_recall"] == 0.5
+    assert figures["per_class"]["without_mask"]["by_size"]["16-24"]["label_accuracy"] == 0.0
+    # without_mask: 2 of 4 right, and 2 of the 2 detections labelled so: F1 = 2 × 1/2 × 1 / (1/2 + 1) = 2/3
+    # with_mask: 2 of 3 right, 2 of the 3 labelled so: F1 = 2/3
+    assert figures["per_class"]["without_mask"]["f1"] == pytest.approx(2 / 3)
+    assert figures["per_class"]["with_mask"]["f1"] == pytest.approx(2 / 3)
+    # with --min-size 16 the faces under 16 pixels are don't-care: they have no band
+    figures = summarize([judge_image(truths, detections, names, min_size=16)], names)
+    assert list(figures["per_class"]["with_mask"]["by_size"]) == ["64+"]
 
 
 def test_average_precision_worked_out_by_hand():
@@ -134,11 +164,18 @@ def test_scenes_figures_worked_out_by_hand(tmp_path):
     assert scenes["unmatched_detections"] == 0 and scenes["precision"] == 1
     # without_mask: 2 faces, 1 found and labelled so, the only found face labelled so; with_mask: the flag's face is
     # missed, and image 2's face, labelled with_mask, is not one
-    assert scenes["per_class"] == {
-        "with_mask": {"faces": 1, "labelled": 1, "labelled_right": 0, "recall": 0.0, "precision": 0.0},
-        "without_mask": {"faces": 2, "labelled": 1, "labelled_right": 1, "recall": 0.5, "precision": 1.0}}
-    assert "per class, recall / precision: with_mask 0.0000 / 0.0000, without_mask 0.5000 / " \
-           "1.0000" in result.stderr
+    assert {name: {key: value for key, value in figures.items() if key != "by_size"}
+            for name, figures in scenes["per_class"].items()} == {
+        "with_mask": {"faces": 1, "labelled": 1, "labelled_right": 0, "recall": 0.0, "precision": 0.0, "f1": 0.0},
+        "without_mask": {"faces": 2, "labelled": 1, "labelled_right": 1, "recall": 0.5, "precision": 1.0,
+                         "f1": pytest.approx(2 / 3)}}
+    # by the faces' shorter sides: the flag's 50-pixel face is in 32-64, the two 170-pixel ones in 64+
+    assert scenes["per_class"]["with_mask"]["by_size"] == {
+        "32-64": {"faces": 1, "found": 0, "labelled_right": 0, "detection_recall": 0.0, "label_accuracy": None}}
+    assert scenes["per_class"]["without_mask"]["by_size"] == {
+        "64+": {"faces": 2, "found": 2, "labelled_right": 1, "detection_recall": 1.0, "label_accuracy": 0.5}}
+    assert "without_mask: recall 0.5000, precision 1.0000, F1 0.6667" in result.stderr
+    assert "64+ 1.0000 / 0.5000 (2)" in result.stderr
     # With --min-size 60, the 50×60 box on the flag is don't-care: two faces, both found.
     result = run("--scenes", tmp_path, "--json", "-", "--confidence", 0.5, "--min-size", 60)
     scenes = json.loads(result.stdout)["scenes"]
@@ -163,6 +200,30 @@ def test_a_file_that_is_no_model(tmp_path, mask_dataset):
 
 
 @needs_shared
+def test_video_evaluates_what_the_video_script_runs(tmp_path):
+    from facemask.pipeline import VIDEO_DETECTOR
+    from facemask.video import load_detectors
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "annotations").mkdir()
+    photo = face_photo()
+    cv2.imwrite(str(tmp_path / "images" / "one.png"), photo)
+    write_voc(tmp_path / "annotations" / "one.xml", "one.png", photo.shape, [("without_mask", (180, 120, 350, 335))])
+    result = run("--scenes", tmp_path, "--video", "--json", "-")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["detector"], report["video"]) == (VIDEO_DETECTOR, True)
+    # the faces it judged are those that detect_mask_video.py's detectors find in the same frame
+    evaluated = report["scenes"]["per_image"]["one.png"]["detected"]
+    in_the_video_loop = load_detectors(ROOT / "models" / "mask_detector.keras", count=1)[0](photo)
+    assert [(f["box"], f["label"]) for f in evaluated] == [(f["box"], f["label"]) for f in in_the_video_loop]
+    assert [f["face_confidence"] for f in evaluated] == pytest.approx(
+        [f["face_confidence"] for f in in_the_video_loop], abs=1e-4)
+    # --detector still chooses the detector, run at the video's input size as detect_mask_video.py runs it
+    result = run("--scenes", tmp_path, "--video", "--detector", "blazeface", "--json", "-")
+    assert json.loads(result.stdout)["detector"] == "blazeface"
+
+
 def test_the_legacy_tutorial_model_scores_as_measured_on_scene_crops(tmp_path):
     result = run("--dataset", SHARED / "data" / "scenes-dev" / "crops", "--model", LEGACY_MODEL, "--json", "-")
     assert result.returncode == 0, result.stderr
