@@ -1,8 +1,9 @@
 """The training data: a folder per class, loaded into memory, split, and augmented with Keras layers.
 
 Layout: `DIR/<class name>/<images>`; class names are the sorted sub-folder names, less hidden ones (.name) and
-`__MACOSX`, which a Mac's zip adds. Several folders train together, their classes merged by name; a folder of drawn
-masks lists in `masked_faces.json` the photo each image was drawn on, so that the split keeps them together.
+`__MACOSX`, which a Mac's zip adds. Several folders train together, their classes merged by name. A folder made by
+one of our dataset makers lists what each image was made from (masks drawn on a photo in `masked_faces.json`,
+cuts of a scene's face in `scene_faces.json`), so that the split keeps an image and its siblings together.
 """
 import json
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,8 @@ from facemask.images import UnreadableImage, is_image_file, prepare_face, read_i
 
 SHOW_SKIPPED = 5  # how many skipped file names to print
 DRAWN_LIST = "masked_faces.json"  # what make_masked_faces.py writes beside the images it draws
+SCENE_FACES_LIST = "scene_faces.json"  # what cut_scene_faces.py writes beside the faces it cuts
+SOURCE_LISTS = (DRAWN_LIST, SCENE_FACES_LIST)
 
 
 @dataclass
@@ -27,8 +30,8 @@ class Dataset:
     labels: np.ndarray  # (n,) int class indices
     skipped: list = field(default_factory=list)  # (path, reason) for files that could not be used
     faces_found: int = 0  # images replaced by the face the detector found in them (see load_dataset's crop)
-    groups: np.ndarray = None  # (n,) per image, its source photo's path or its own; None without any DRAWN_LIST
-    grouped: int = 0  # drawn images whose source photo is among the images
+    groups: np.ndarray = None  # (n,) per image, its source's path or its own; None without any SOURCE_LISTS file
+    grouped: int = 0  # made images whose source photo is among the images
 
     def counts(self):
         return {name: int((self.labels == index).sum()) for index, name in enumerate(self.class_names)}
@@ -89,32 +92,36 @@ def find_images_in(dataset_dirs):
     return dict(sorted(merged.items())), not_images
 
 
-def drawn_sources(dataset_dir):
-    """{resolved path of a drawn image: resolved path of the photo it was drawn on}, from the DRAWN_LIST file in
-    the folder ({} when there is none); UserError naming the file when it cannot be read as one."""
-    list_path = Path(dataset_dir) / DRAWN_LIST
-    if not list_path.is_file():
-        return {}
-    try:
-        entries = json.loads(list_path.read_text(encoding="utf-8"))["images"]
-        return {(Path(dataset_dir) / entry["image"]).resolve(): Path(entry["source"]).resolve() for entry in entries}
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
-        raise UserError(f"{list_path} is not a list of drawn images as make_masked_faces.py writes it: "
-                        f"{type(error).__name__}: {error}") from None
+def image_sources(dataset_dir):
+    """{resolved path of a made image: what it was made from (a photo's resolved path, or a scene face's)}, from
+    the SOURCE_LISTS files in the folder ({} when there is none); UserError naming a file that cannot be read as
+    one."""
+    sources = {}
+    for list_path in (Path(dataset_dir) / name for name in SOURCE_LISTS):
+        if not list_path.is_file():
+            continue
+        try:
+            entries = json.loads(list_path.read_text(encoding="utf-8"))["images"]
+            sources.update({(Path(dataset_dir) / entry["image"]).resolve(): str(Path(entry["source"]).resolve())
+                            for entry in entries})
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+            raise UserError(f"{list_path} is not a list of drawn images as make_masked_faces.py writes it: "
+                            f"{type(error).__name__}: {error}") from None
+    return sources
 
 
 def image_groups(paths, dataset_dirs):
-    """Per image, the group that must stay on one side of the split: for a drawn image, the resolved path of its
-    source photo; for any other, its own resolved path. None when no folder lists drawn images. Also returns how
-    many drawn images have their source photo among `paths`."""
+    """Per image, the group that must stay on one side of the split: for a made image, what it was made from;
+    for any other, its own resolved path. None when no folder lists made images. Also returns how many made
+    images have their source photo among `paths`."""
     sources = {}
     for folder in as_folders(dataset_dirs):
-        sources.update(drawn_sources(folder))
+        sources.update(image_sources(folder))
     if not sources:
         return None, 0
     own = [Path(path).resolve() for path in paths]
-    groups = [str(sources.get(path, path)) for path in own]
-    present = set(own)
+    groups = [sources.get(path, str(path)) for path in own]
+    present = set(map(str, own))
     grouped = sum(path in sources and sources[path] in present for path in own)
     return np.array(groups), grouped
 

@@ -57,6 +57,27 @@ def check_output(path, flag, folder=False):
         raise UserError(f"cannot write {flag} {path}: {problem}")
 
 
+def check_made_dataset(output, inputs, force, record):
+    """UserError, before any work, when `output` cannot be the dataset folder that a dataset maker writes from the
+    folders `inputs`: a file, not writable, inside an input or holding it, or already holding files (refused
+    unless `force`, and then only a previous output of the maker, which holds its `record` file)."""
+    output = Path(output).resolve()
+    if output.exists() and not output.is_dir():
+        raise UserError(f"cannot write --output {output}: it is a file, not a folder")
+    for input_folder in map(lambda folder: Path(folder).resolve(), inputs):
+        if output == input_folder or output in input_folder.parents or input_folder in output.parents:
+            raise UserError(f"--output {output} and the input {input_folder} must be apart: neither inside the other")
+    problem = output_problem(output.parent, folder=True)  # the staging folder is made beside the output
+    if problem is not None:
+        raise UserError(f"cannot write --output {output}: {problem}")
+    held = list(output.iterdir()) if output.is_dir() else []
+    if held and not force:
+        raise UserError(f"--output {output} is not empty: pass --force to replace it, or choose another folder")
+    if held and not (output / record).is_file():
+        raise UserError(f"--output {output} holds files but no {record}, so it is not an output of this script; "
+                        "it is not replaced, even with --force: choose another folder")
+
+
 def refuse_to_replace(folder, model_name, force, flag="--output"):
     """UserError when `folder` already holds a model (the file `model_name`) and `force` is false: a training run
     replaces a model only when asked. Checked before the work starts."""

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from facemask import UserError
 from facemask.dataset import is_hidden
 from facemask.face_landmarks import FaceMesh
-from facemask.files import output_problem, replaced_folder
+from facemask.files import check_made_dataset, replaced_folder
 from facemask.images import UnreadableImage, is_image_file, read_image
 from facemask.mask_drawing import STYLES, WORN, draw_mask, visible_share
 from facemask.workers import map_in_workers
@@ -41,25 +41,6 @@ def find_photos(folder):
     if not photos:
         raise UserError(f"no face photos (.jpg, .png, .webp, .bmp) in --input {folder}")
     return photos
-
-
-def check_output(output, input_folder, force):
-    """UserError, before any work, when `output` cannot be the output folder: a file, not writable, inside the
-    input or holding it, or already holding files (refused unless `force`, and then only a previous output)."""
-    output, input_folder = Path(output).resolve(), Path(input_folder).resolve()
-    if output.exists() and not output.is_dir():
-        raise UserError(f"cannot write --output {output}: it is a file, not a folder")
-    if output == input_folder or output in input_folder.parents or input_folder in output.parents:
-        raise UserError(f"--output {output} and --input {input_folder} must be apart: neither inside the other")
-    problem = output_problem(output.parent, folder=True)  # the staging folder is made beside the output
-    if problem is not None:
-        raise UserError(f"cannot write --output {output}: {problem}")
-    held = list(output.iterdir()) if output.is_dir() else []
-    if held and not force:
-        raise UserError(f"--output {output} is not empty: pass --force to replace it, or choose another folder")
-    if held and not (output / RECORD).is_file():
-        raise UserError(f"--output {output} holds files but no {RECORD}, so it is not an output of this script; "
-                        "it is not replaced, even with --force: choose another folder")
 
 
 def plan(photos, styles, worn, per_face, seed):
@@ -114,7 +95,7 @@ def make_masked_faces(input_folder, output, styles=STYLES, worn="correct", per_f
     """Draw masks on every face photo under `input_folder` into the dataset folder `output`; returns the record
     written to output/masked_faces.json."""
     photos = find_photos(input_folder)
-    check_output(output, input_folder, force)
+    check_made_dataset(output, [input_folder], force, RECORD)
     drawings = plan(photos, list(styles), worn, per_face, seed)
     face_mesh = FaceMesh(threads=1 if workers > 1 else None)  # in the main process too: a missing model says so now
     record = {"images": [], "skipped": [],

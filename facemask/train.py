@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from facemask.dataset import (DRAWN_LIST, as_folders, augmented_batches, drawn_sources, find_images_in, load_dataset,
-                              report_skipped, split)
+from facemask.dataset import (SOURCE_LISTS, as_folders, augmented_batches, find_images_in, image_sources,
+                              load_dataset, report_skipped, split)
 from facemask.files import check_output, refuse_to_replace, staged_outputs
 from facemask.images import IMAGE_SIZE
 from facemask.pipeline import FaceCropper
@@ -119,7 +119,7 @@ def train(options):
     # a failed run leaves no empty output folder behind.
     find_images_in(options.dataset)
     for folder in options.dataset:
-        drawn_sources(folder)
+        image_sources(folder)
     check_output(options.output, "--output", folder=True)
     refuse_to_replace(options.output, f"{MODEL_NAME}.keras", options.force)
     from facemask.model import check_base_weights
@@ -134,7 +134,8 @@ def train(options):
               f"{len(data.labels) - data.faces_found} are used whole")
     if data.groups is not None:
         print(f"{data.grouped} drawn images are kept on the side of the split of their source photo, "
-              f"{len(set(data.groups))} groups in all ({DRAWN_LIST})")
+              f"{len(set(data.groups))} groups in all ({' and '.join(SOURCE_LISTS)} list what each image was made "
+              "from; each group stays on one side)")
     train_index, val_index = split(data.labels, options.val_split, options.seed, data.groups)
 
     import keras
