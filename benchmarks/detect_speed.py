@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared"
 
 from facemask.face_detector import find_detector_files  # noqa: E402
-from facemask.pipeline import DEFAULT_MODEL, FACE_DETECTORS, VIDEO_DETECTOR  # noqa: E402
+from facemask.pipeline import DEFAULT_MODEL, FACE_DETECTORS, VIDEO_DETECTOR, VIDEO_INPUT_SIZE  # noqa: E402
 from facemask.runtime import read_class_names  # noqa: E402
 
 TUTORIAL_IMAGE_SCRIPT = '''
@@ -114,6 +114,14 @@ def our_video_loop(video, model_path, **settings):
     return len(labels_per_frame) / (time.perf_counter() - started), labels_per_frame
 
 
+def detector_at_size(text):
+    detector, _, size = text.partition("@")
+    if detector not in FACE_DETECTORS or not size.isdigit():
+        raise argparse.ArgumentTypeError(f"expected DETECTOR@SIZE with a detector of {', '.join(FACE_DETECTORS)}, "
+                                         f"not {text}")
+    return detector, int(size)
+
+
 def wall_time(command, runs):
     times = []
     for _ in range(runs):
@@ -132,7 +140,11 @@ def main():
     parser.add_argument("--tutorial-blob", type=int, default=300, choices=[224, 300],
                         help="the tutorial loop's SSD input size (default: 300, as ours)")
     parser.add_argument("--detector", choices=list(FACE_DETECTORS), default=VIDEO_DETECTOR,
-                        help=f"our face detector in the video loop (default: {VIDEO_DETECTOR}, the video script's)")
+                        help=f"our face detector in the video loop, on a {VIDEO_INPUT_SIZE}-pixel input (default: "
+                             f"{VIDEO_DETECTOR}, the video script's)")
+    parser.add_argument("--also", nargs="+", default=[], metavar="DETECTOR@SIZE", type=detector_at_size,
+                        help="more video loops to time with default settings in the same run, e.g. "
+                             "mobilenet+blazeface@640 (a detector on an input of SIZE pixels)")
     args = parser.parse_args()
     class_names = read_class_names(args.model, 2)
 
@@ -151,6 +163,10 @@ def main():
     print(f"  ratio {our_fps / tutorial_fps:.1f}x; same labels on {same:.1%} of frames")
     print(f"  ours (--detector {args.detector}), default settings:              {default_fps:6.1f} frames/s "
           f"({default_fps / tutorial_fps:.1f}x)")
+    for detector, input_size in args.also:
+        fps, _ = our_video_loop(args.video, args.model, face_detector=detector, input_size=input_size)
+        print(f"  ours, {detector} on a {input_size}-pixel input, default settings: {fps:6.1f} frames/s "
+              f"({fps / tutorial_fps:.1f}x)")
 
     with tempfile.NamedTemporaryFile("w", suffix=".py") as script:
         script.write(TUTORIAL_IMAGE_SCRIPT)

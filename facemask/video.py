@@ -25,7 +25,7 @@ from tqdm import tqdm
 from facemask import UserError
 from facemask.drawing import draw_faces, draw_fps
 from facemask.files import check_output, move_into_place, reported_as_user_error, temporary_path
-from facemask.pipeline import FACE_MARGIN, VIDEO_DETECTOR, count_labels, video_detector
+from facemask.pipeline import FACE_MARGIN, VIDEO_DETECTOR, VIDEO_INPUT_SIZE, count_labels, video_detector
 
 QUIT_KEYS = {ord("q"), 27}  # q and Esc
 # The annotated video is written with the MPEG-4 codec (mp4v); FFmpeg puts it in these containers, by extension
@@ -255,12 +255,12 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
 
 
 def load_detectors(model_path, face_dir=None, confidence=None, margin=FACE_MARGIN, count=None,
-                   face_detector=VIDEO_DETECTOR):
+                   face_detector=VIDEO_DETECTOR, input_size=VIDEO_INPUT_SIZE):
     """One single-threaded MaskDetector per CPU core (or `count`), for detect_in_order, each on the video's input
-    size."""
+    size unless told otherwise."""
     count = count or os.cpu_count() or 1
     cv2.setNumThreads(1)
-    detectors = [video_detector(model_path, face_dir, confidence, threads=1, margin=margin, face_detector=face_detector)
+    detectors = [video_detector(model_path, face_dir, confidence, 1, margin, face_detector, input_size)
                  for _ in range(count)]
     for detector in detectors:
         detector.warm_up()

@@ -17,7 +17,7 @@ from conftest import ROOT, SHARED, face_photo, needs_shared, with_drawn_mask
 
 from facemask import UserError
 from facemask.face_detector import WEIGHTS_NAME, FaceDetector, find_detector_files
-from facemask.pipeline import DEFAULT_MODEL, FACE_DETECTORS, FaceCropper, MaskDetector, crop_face
+from facemask.pipeline import DEFAULT_MODEL, FACE_DETECTORS, FaceCropper, MaskDetector, crop_face, large_enough
 from facemask.runtime import Classifier
 
 FACE_CENTRE = (255, 260)  # of grace_hopper.jpg (512×600)
@@ -51,6 +51,12 @@ def test_faces_are_boxed_labelled_and_scored(detector):
     assert face["label"] in detector.classifier.class_names and 0.5 <= face["confidence"] <= 1
     assert detector.confidence <= face["face_confidence"] <= 1
     assert all(isinstance(value, int) for value in face["box"])
+
+
+def test_boxes_of_14_pixels_a_side_are_classified_smaller_ones_not():
+    boxes = np.array([[0, 0, 14, 14], [0, 0, 13, 40], [0, 0, 40, 13], [10, 10, 60, 60]])
+    kept, confidences = large_enough(boxes, np.array([0.9, 0.8, 0.7, 0.6]))
+    assert kept.tolist() == [[0, 0, 14, 14], [10, 10, 60, 60]] and confidences.tolist() == [0.9, 0.6]
 
 
 def test_tflite_and_keras_agree(tmp_path):
