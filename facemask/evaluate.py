@@ -37,6 +37,14 @@ def evaluate_crops(classifier, dataset_dir, confusion_matrix_path=None):
     return text, summary
 
 
+def voc_annotations(scenes_dir):
+    """The sorted PASCAL VOC files of scenes_dir/annotations; UserError when there is none."""
+    annotations = sorted((Path(scenes_dir) / "annotations").glob("*.xml"))
+    if not annotations:
+        raise UserError(f"no PASCAL VOC annotations in {Path(scenes_dir) / 'annotations'}")
+    return annotations
+
+
 def read_voc(annotation_path):
     """The image file name and the [(label, [x1, y1, x2, y2])] boxes of a PASCAL VOC annotation."""
     root = ElementTree.parse(annotation_path).getroot()
@@ -222,11 +230,8 @@ def evaluate_scenes(detector, scenes_dir, class_names, iou_threshold=0.4, min_si
     `detector` is callable on a BGR image and returns faces as MaskDetector does; faces of a class not in
     `class_names` or smaller than `min_size` are don't-care (see is_counted)."""
     scenes_dir = Path(scenes_dir)
-    annotations = sorted((scenes_dir / "annotations").glob("*.xml"))
-    if not annotations:
-        raise UserError(f"no PASCAL VOC annotations in {scenes_dir / 'annotations'}")
     judged_images, per_image = [], {}
-    for annotation in annotations:
+    for annotation in voc_annotations(scenes_dir):
         filename, truths = read_voc(annotation)
         image_path = scenes_dir / "images" / filename
         if not is_image_file(image_path) or not image_path.is_file():

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from facemask import UserError
 from facemask.dataset import SCENE_FACES_LIST
-from facemask.evaluate import read_voc
+from facemask.evaluate import read_voc, voc_annotations
 from facemask.files import check_made_dataset, replaced_folder
 from facemask.images import UnreadableImage, read_image
 from facemask.pipeline import MIN_FACE_SIZE
@@ -55,11 +55,8 @@ def find_scene_faces(scenes_dir, labels=None, min_size=MIN_FACE_SIZE):
     """[(image path, face index, label, box)] of every annotated face of at least `min_size` pixels (shorter side)
     in scenes_dir/annotations, of the `labels` given (default: all); UserError naming what is missing."""
     scenes_dir = Path(scenes_dir)
-    annotations = sorted((scenes_dir / "annotations").glob("*.xml"))
-    if not annotations:
-        raise UserError(f"no PASCAL VOC annotations in {scenes_dir / 'annotations'}")
     faces = []
-    for annotation in annotations:
+    for annotation in voc_annotations(scenes_dir):
         filename, boxes = read_voc(annotation)
         for index, (label, box) in enumerate(boxes):
             if min(box[2] - box[0], box[3] - box[1]) >= min_size and (labels is None or label in labels):

@@ -11,7 +11,7 @@ import numpy as np
 from tqdm import tqdm
 
 from facemask import UserError
-from facemask.evaluate import read_voc
+from facemask.evaluate import read_voc, voc_annotations
 from facemask.images import is_image_file, read_image
 
 # BlazeFace's boxes against the annotated boxes of the same faces in ../shared/data/scenes-street/train (435
@@ -24,11 +24,8 @@ LONGEST_FACE_PHOTO = 400  # pixels: face photos are kept no larger, a close-up n
 def read_scenes(folder):
     """The photos of folder/images with their boxes in folder/annotations (PASCAL VOC), every box a face whatever
     its label: a list of (BGR image, (n, 4) float boxes)."""
-    annotations = sorted((folder / "annotations").glob("*.xml"))
-    if not annotations:
-        raise UserError(f"no PASCAL VOC annotations in {folder / 'annotations'}")
     scenes = []
-    for annotation in annotations:
+    for annotation in voc_annotations(folder):
         filename, faces = read_voc(annotation)
         image = read_image(folder / "images" / filename)
         scenes.append((image, np.array([box for _, box in faces], float).reshape(-1, 4)))
