@@ -133,9 +133,10 @@ def train(options):
         print(f"the face detector found the face in {data.faces_found} images; "
               f"{len(data.labels) - data.faces_found} are used whole")
     if data.groups is not None:
-        print(f"{data.grouped} drawn images are kept on the side of the split of their source photo, "
-              f"{len(set(data.groups))} groups in all ({' and '.join(SOURCE_LISTS)} list what each image was made "
-              "from; each group stays on one side)")
+        drawn = f"{data.grouped} drawn images are kept on the side of the split of their source photo, " if (
+            data.grouped) else ""
+        print(f"{drawn}{len(set(data.groups))} groups in all, each on one side of the split "
+              f"({' and '.join(SOURCE_LISTS)} list what each image was made from)")
     train_index, val_index = split(data.labels, options.val_split, options.seed, data.groups)
 
     import keras
