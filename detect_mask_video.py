@@ -36,8 +36,13 @@ def main():
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
-    counts = ", ".join(f"{name} {totals[name]}" for name in detectors[0].classifier.class_names)
-    print(f"{totals['frames']} frames, {totals['faces']} faces ({counts}), {totals['fps']:.1f} frames/s")
+    from facemask.drawing import caption
+
+    class_names = detectors[0].classifier.class_names
+    people = ", ".join(f"{totals['people_by_label'][name]} {caption(name).lower()}" for name in class_names)
+    counts = ", ".join(f"{name} {totals[name]}" for name in class_names)
+    print(f"{totals['frames']} frames, people {totals['people']} ({people}), {totals['faces']} faces ({counts}), "
+          f"{totals['fps']:.1f} frames/s")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""The video loop: frames from a webcam, a file or a stream, through the pipeline, to a window, a video file
-and a JSON-lines log.
+"""The video loop: frames from a webcam, a file or a stream, through the pipeline and the people tracker, to a
+window, a video file and a JSON-lines log.
 
 Frames are read in a background thread, so capture never waits on inference. From a file every frame is kept,
 in order; from a camera or stream only the newest one, so what is shown stays live.
@@ -26,6 +26,7 @@ from facemask import UserError
 from facemask.drawing import draw_faces, draw_fps
 from facemask.files import check_output, move_into_place, reported_as_user_error, temporary_path
 from facemask.pipeline import FACE_MARGIN, VIDEO_DETECTOR, VIDEO_INPUT_SIZE, count_labels, video_detector
+from facemask.tracking import PeopleTracker
 
 QUIT_KEYS = {ord("q"), 27}  # q and Esc
 # The annotated video is written with the MPEG-4 codec (mp4v); FFmpeg puts it in these containers, by extension
@@ -181,7 +182,8 @@ def detect_in_order(detectors, frames):
 
 
 def run_video(detectors, source, output=None, json_lines=None, display=True, read_timeout=DEFAULT_READ_TIMEOUT):
-    """Process a video until it ends, `q`/Esc is pressed, Ctrl-C or SIGTERM; returns the run's summary dict.
+    """Process a video until it ends, `q`/Esc is pressed, Ctrl-C or SIGTERM; returns the run's summary dict, with
+    the people followed through it (`people`, and `people_by_label`).
     Progress goes to stderr: a bar to the frame count for a file, a running count of frames for a camera or stream.
     The output files hold every frame processed until then. A source that delivers no frame for `read_timeout`
     seconds (0: wait for ever) ends the run the same way, and then raises UserError.
@@ -193,6 +195,7 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
     display = display and has_display()
     frame_count = 0 if live else int(capture.get(cv2.CAP_PROP_FRAME_COUNT))  # 0 or less: not known
     reader = FrameReader(capture, live, read_timeout)
+    tracker = PeopleTracker(class_names, fps_of_source)
     progress = tqdm(total=frame_count if frame_count > 0 else None, desc="Detecting", unit=" frames")
     writer = log = None
     staged = []  # (temporary path, final path), renamed into place at the end
@@ -206,6 +209,7 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
                 log = open(temporary, "w", buffering=1)  # line by line: whole lines on disk, whatever happens
         with stop_on_signals(reader.stopped):
             for frame, faces in detect_in_order(detectors, reader):
+                faces = tracker.update(faces)
                 if output is not None or display:
                     annotated = draw_faces(frame, faces)
                 if output is not None:
@@ -251,6 +255,7 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
                         f"{totals['frames']} frames before")
     seconds = time.perf_counter() - started
     totals["fps"] = round(totals["frames"] / seconds, 2) if seconds > 0 else 0.0
+    totals["people"], totals["people_by_label"] = len(tracker.people), tracker.counts()
     return totals
 
 
