@@ -16,6 +16,12 @@ def parse_args():
     add_detector_arguments(parser, default_detector=VIDEO_DETECTOR)
     parser.add_argument("--output", "-o", type=Path, help="write the annotated video here (.mp4)")
     parser.add_argument("--json-lines", type=Path, metavar="PATH", help="write one JSON line of faces per frame")
+    parser.add_argument("--people", type=Path, metavar="PATH",
+                        help="write one row per person followed through the video (.csv, or .json): their number, "
+                             "first and last frame and second, frames seen, label and confidence")
+    parser.add_argument("--snapshots", type=Path, metavar="DIR",
+                        help="write the clearest crop of each person without a mask into DIR (person_N.png)")
+    parser.add_argument("--plot", type=Path, metavar="PATH.png", help="plot the people in view, by label, over time")
     parser.add_argument("--read-timeout", type=float, default=10, metavar="SECONDS",
                         help="stop when the source delivers no frame for this long (default: 10; 0: wait for ever)")
     parser.add_argument("--no-display", action="store_true",
@@ -28,11 +34,12 @@ def main():
     from facemask.video import check_outputs, load_detectors, run_video
 
     try:
-        check_outputs(args.output, args.json_lines)
+        check_outputs(args.output, args.json_lines, args.people, args.snapshots, args.plot)
         detectors = load_detectors(args.model, args.face, args.confidence, margin=args.margin,
                                    face_detector=args.detector)
         totals = run_video(detectors, args.input, args.output, args.json_lines, display=not args.no_display,
-                           read_timeout=args.read_timeout)
+                           read_timeout=args.read_timeout, people=args.people, snapshots_dir=args.snapshots,
+                           plot=args.plot)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -24,9 +24,10 @@ from tqdm import tqdm
 
 from facemask import UserError
 from facemask.drawing import draw_faces, draw_fps
-from facemask.files import check_output, move_into_place, reported_as_user_error, temporary_path
+from facemask.files import (check_output, move_into_place, reported_as_user_error, staged_outputs, temporary_path,
+                            write_atomically)
 from facemask.pipeline import FACE_MARGIN, VIDEO_DETECTOR, VIDEO_INPUT_SIZE, count_labels, video_detector
-from facemask.tracking import PeopleTracker
+from facemask.tracking import PeopleTracker, people_file, people_plot, snapshots
 
 QUIT_KEYS = {ord("q"), 27}  # q and Esc
 # The annotated video is written with the MPEG-4 codec (mp4v); FFmpeg puts it in these containers, by extension
@@ -142,9 +143,22 @@ def stop_on_signals(stop):
             signal.signal(number, handler)
 
 
-def check_outputs(output=None, json_lines=None):
-    """UserError naming the flag when the output video or the JSON-lines log cannot be written, before the models
-    are loaded and the source is opened."""
+PEOPLE_EXTENSIONS = (".csv", ".json")
+
+
+def check_outputs(output=None, json_lines=None, people=None, snapshots_dir=None, plot=None):
+    """UserError naming the flag when an output (the video, the JSON-lines log, the people file, the snapshots'
+    folder, the plot) cannot be written, before the models are loaded and the source is opened."""
+    if people is not None:
+        if Path(people).suffix.lower() not in PEOPLE_EXTENSIONS:
+            raise UserError(f"cannot write --people {people}: end it in .csv or .json")
+        check_output(people, "--people")
+    if plot is not None:
+        if Path(plot).suffix.lower() != ".png":
+            raise UserError(f"cannot write --plot {plot}: end it in .png")
+        check_output(plot, "--plot")
+    if snapshots_dir is not None:
+        check_output(snapshots_dir, "--snapshots", folder=True)
     if output is not None:
         if Path(output).suffix.lower() not in VIDEO_EXTENSIONS:
             raise UserError(f"cannot write --output {output}: not a video file name: end it in .mp4 (or "
@@ -181,21 +195,24 @@ def detect_in_order(detectors, frames):
             yield in_flight.popleft().result()
 
 
-def run_video(detectors, source, output=None, json_lines=None, display=True, read_timeout=DEFAULT_READ_TIMEOUT):
+def run_video(detectors, source, output=None, json_lines=None, display=True, read_timeout=DEFAULT_READ_TIMEOUT,
+              people=None, snapshots_dir=None, plot=None):
     """Process a video until it ends, `q`/Esc is pressed, Ctrl-C or SIGTERM; returns the run's summary dict, with
     the people followed through it (`people`, and `people_by_label`).
     Progress goes to stderr: a bar to the frame count for a file, a running count of frames for a camera or stream.
     The output files hold every frame processed until then. A source that delivers no frame for `read_timeout`
     seconds (0: wait for ever) ends the run the same way, and then raises UserError.
 
-    `detectors`: one or more MaskDetector, all of the same model; see load_detectors."""
+    `detectors`: one or more MaskDetector, all of the same model; see load_detectors. `people` (.csv or .json),
+    `snapshots_dir` and `plot` (.png) are written when the run ends, however it ends but a crash: one row per
+    person, the clearest crop of each person without a mask, and the people in view over time."""
     class_names = detectors[0].classifier.class_names
     capture, live = open_capture(source)
     fps_of_source = capture.get(cv2.CAP_PROP_FPS) or 30.0
     display = display and has_display()
     frame_count = 0 if live else int(capture.get(cv2.CAP_PROP_FRAME_COUNT))  # 0 or less: not known
     reader = FrameReader(capture, live, read_timeout)
-    tracker = PeopleTracker(class_names, fps_of_source)
+    tracker = PeopleTracker(class_names, fps_of_source, keep_snapshots=snapshots_dir is not None)
     progress = tqdm(total=frame_count if frame_count > 0 else None, desc="Detecting", unit=" frames")
     writer = log = None
     staged = []  # (temporary path, final path), renamed into place at the end
@@ -209,7 +226,7 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
                 log = open(temporary, "w", buffering=1)  # line by line: whole lines on disk, whatever happens
         with stop_on_signals(reader.stopped):
             for frame, faces in detect_in_order(detectors, reader):
-                faces = tracker.update(faces)
+                faces = tracker.update(faces, frame)
                 if output is not None or display:
                     annotated = draw_faces(frame, faces)
                 if output is not None:
@@ -248,6 +265,8 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
                 move_into_place(temporary, final)
             else:
                 temporary.unlink(missing_ok=True)
+        if finished:
+            write_people(tracker, people, snapshots_dir, plot)
         if display:
             cv2.destroyAllWindows()
     if reader.timed_out:
@@ -257,6 +276,18 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
     totals["fps"] = round(totals["frames"] / seconds, 2) if seconds > 0 else 0.0
     totals["people"], totals["people_by_label"] = len(tracker.people), tracker.counts()
     return totals
+
+
+def write_people(tracker, people=None, snapshots_dir=None, plot=None):
+    """The people file, the snapshots of the people without a mask and the plot, each written whole or not at all."""
+    if people is not None:
+        write_atomically(people, people_file(tracker.rows(), Path(people).suffix))
+    if plot is not None:
+        write_atomically(plot, people_plot(tracker))
+    if snapshots_dir is not None:
+        with staged_outputs(snapshots_dir) as staging:
+            for name, data in snapshots(tracker).items():
+                (staging / name).write_bytes(data)
 
 
 def load_detectors(model_path, face_dir=None, confidence=None, margin=FACE_MARGIN, count=None,

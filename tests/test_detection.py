@@ -284,7 +284,7 @@ def test_ctrl_c_or_sigterm_finishes_the_video_and_its_log(tmp_path, stop_signal)
     writer.release()
     process = subprocess.Popen([sys.executable, str(ROOT / "detect_mask_video.py"), "--input", str(video),
                                 "--no-display", "--output", str(tmp_path / "out.mp4"),
-                                "--json-lines", str(tmp_path / "faces.jsonl")],
+                                "--json-lines", str(tmp_path / "faces.jsonl"), "--people", str(tmp_path / "people.csv")],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not any(path.name.startswith(".out.partial") and path.stat().st_size > 0 for path in tmp_path.iterdir()):
@@ -304,6 +304,10 @@ def test_ctrl_c_or_sigterm_finishes_the_video_and_its_log(tmp_path, stop_signal)
         frames_written += 1
     assert 0 < frames_written == frames_logged < 2000
     assert f"{frames_logged} frames" in stdout
+    # the people seen so far are written too, followed up to the last frame written
+    people = (tmp_path / "people.csv").read_text().splitlines()
+    assert len(people) >= 2 and people[1].startswith("1,")
+    assert any(row.split(",")[2] == str(frames_logged - 1) for row in people[1:])
     assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]  # no temporary files left
 
 

@@ -1,4 +1,5 @@
 """Following people through a video: one id per person, a label decided over their recent frames, people counted."""
+import csv
 import json
 import subprocess
 import sys
@@ -37,6 +38,15 @@ def test_one_face_keeps_its_id_and_one_odd_frame_does_not_flip_its_label():
     assert tracker.counts() == {"with_mask": 1, "without_mask": 0}
 
 
+def test_frames_without_faces_and_a_face_coming_back():
+    tracker = PeopleTracker(NAMES, frame_rate=15)
+    for index in range(5):
+        tracker.update([face(10 + 4 * index, 50)])
+    assert tracker.update([]) == []
+    back = tracker.update([face(34, 50)])
+    assert back[0]["track_id"] == 1 and len(tracker.people) == 1  # one frame away: still the same person
+
+
 def test_two_faces_crossing_keep_their_ids():
     tracker = PeopleTracker(NAMES, frame_rate=15)
     tracks = {"left": [], "right": []}
@@ -73,9 +83,9 @@ def walking_video(tmp_path):
 
 
 def test_the_video_script_follows_the_person_and_counts_people(walking_video, tmp_path):
-    result = subprocess.run([sys.executable, str(ROOT / "detect_mask_video.py"), "--input", str(walking_video),
-                             "--no-display", "--json-lines", str(tmp_path / "faces.jsonl")],
-                            capture_output=True, text=True, timeout=300)
+    result = run_video("--input", walking_video, "--json-lines", tmp_path / "faces.jsonl",
+                       "--people", tmp_path / "people.csv", "--snapshots", tmp_path / "unmasked",
+                       "--plot", tmp_path / "people.png")
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in (tmp_path / "faces.jsonl").read_text().splitlines()]
     faces = [line["faces"][0] for line in lines if line["faces"]]
@@ -85,3 +95,50 @@ def test_the_video_script_follows_the_person_and_counts_people(walking_video, tm
     assert person_labels[5] == "with_mask" and person_labels[-1] == "without_mask"
     assert sum(a != b for a, b in zip(person_labels, person_labels[1:])) == 1
     assert ", people 1 (" in result.stdout.splitlines()[-1]
+    # the people file: one row, the whole walk; over it, 20 frames masked and 20 not
+    rows = list(csv.DictReader((tmp_path / "people.csv").open()))
+    assert len(rows) == 1 and rows[0]["person"] == "1"
+    assert int(rows[0]["first_frame"]) <= 1 and rows[0]["last_frame"] == "39"
+    assert float(rows[0]["last_second"]) == pytest.approx(3.9)
+    assert int(rows[0]["frames"]) >= 36 and rows[0]["label"] in ("with_mask", "without_mask")
+    # the snapshots hold the person if, over the whole walk, they were labelled unmasked
+    snaps = sorted(path.name for path in (tmp_path / "unmasked").iterdir())
+    assert snaps == (["person_1.png"] if rows[0]["label"] == "without_mask" else [])
+    if snaps:
+        assert cv2.imread(str(tmp_path / "unmasked" / snaps[0])).shape[0] > 50
+    assert cv2.imread(str(tmp_path / "people.png")) is not None
+
+
+def test_a_masked_walk_then_an_unmasked_one_are_two_people_in_the_people_file(tmp_path):
+    video = tmp_path / "two.mp4"
+    photo = cv2.resize(face_photo(), (200, 235))
+    masked = cv2.resize(with_drawn_mask(face_photo()), (200, 235))
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (640, 360))
+    for index in range(60):
+        frame = np.full((360, 640, 3), 90, np.uint8)
+        if index < 25:
+            frame[60:295, 20 + 8 * index:220 + 8 * index] = masked
+        elif index >= 35:  # a gap of a second, then someone else, unmasked, from the right
+            x = 420 - 8 * (index - 35)
+            frame[60:295, x:x + 200] = photo
+        writer.write(frame)
+    writer.release()
+    result = run_video("--input", video, "--people", tmp_path / "people.json", "--snapshots", tmp_path / "unmasked")
+    assert result.returncode == 0, result.stderr
+    people = json.loads((tmp_path / "people.json").read_text())
+    assert [person["label"] for person in people] == ["with_mask", "without_mask"]
+    assert "people 2 (1 mask, 1 no mask)" in result.stdout
+    assert sorted(path.name for path in (tmp_path / "unmasked").iterdir()) == [f"person_{people[1]['person']}.png"]
+
+
+@pytest.mark.parametrize("flag, name, message", [("--people", "people.txt", "end it in .csv or .json"),
+                                                 ("--plot", "people.jpg", "end it in .png")])
+def test_people_outputs_that_cannot_be_written_are_refused_before_the_video_is_read(tmp_path, flag, name, message):
+    result = run_video("--input", tmp_path / "missing.mp4", flag, tmp_path / name)
+    assert result.returncode == 2 and message in result.stderr and result.stderr.count("\n") == 1
+    assert not (tmp_path / name).exists()
+
+
+def run_video(*args):
+    return subprocess.run([sys.executable, str(ROOT / "detect_mask_video.py"), "--no-display", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
