@@ -191,7 +191,7 @@ def main():
     parser.add_argument("--no-tutorial", action="store_true", help="skip the tutorial loop's timing")
     args = parser.parse_args()
     if not SHARED.is_dir():
-        sys.exit(f"error: this benchmark needs the development data in {SHARED}")
+        sys.exit(f"error: this benchmark needs the development data in {SHARED}, which the toolkit does not ship")
     args.output.mkdir(parents=True, exist_ok=True)
     video = args.output / "crowd.mp4"
     truth = compose(video, args.photos)

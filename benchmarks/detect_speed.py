@@ -146,6 +146,8 @@ def main():
                         help="more video loops to time with default settings in the same run, e.g. "
                              "mobilenet+blazeface@640 (a detector on an input of SIZE pixels)")
     args = parser.parse_args()
+    if not SHARED.is_dir():
+        sys.exit(f"error: this benchmark needs the development data in {SHARED}, which the toolkit does not ship")
     class_names = read_class_names(args.model, 2)
 
     # Ours twice: with the tutorial's face settings (confidence 0.5, the box as it is), so that the labels can be

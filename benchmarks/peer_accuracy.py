@@ -111,6 +111,8 @@ def main():
     parser.add_argument("--detectors", nargs="+", choices=sorted(FACE_DETECTORS), default=sorted(FACE_DETECTORS),
                         help="our face detectors to run (default: every one)")
     args = parser.parse_args()
+    if not SHARED.is_dir():
+        sys.exit(f"error: this benchmark needs the development data in {SHARED}, which the toolkit does not ship")
     rows = pipelines(args.detectors)
     for set_name, folder, min_size in SETS:
         results = []

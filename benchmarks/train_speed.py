@@ -67,6 +67,8 @@ def main():
     parser.add_argument("--recipe", choices=("tutorial", "shipped"), default="tutorial",
                         help="train_mask_detector.py's --recipe for ours (default: tutorial, the same model)")
     args = parser.parse_args()
+    if not SHARED.is_dir():
+        sys.exit(f"error: this benchmark needs the development data in {SHARED}, which the toolkit does not ship")
 
     with tempfile.TemporaryDirectory() as output:
         options = TrainingOptions(dataset=args.dataset, output=Path(output), recipe=args.recipe,
