@@ -30,6 +30,7 @@ from facemask.boxes import overlaps  # noqa: E402
 from facemask.evaluate import iou, read_voc, voc_annotations  # noqa: E402
 from facemask.images import read_image  # noqa: E402
 from facemask.pipeline import DEFAULT_MODEL  # noqa: E402
+from facemask.scenes import hidden_share  # noqa: E402
 
 WIDTH, HEIGHT, FPS = 640, 480, 15
 LABELS = ("with_mask", "without_mask")
@@ -81,12 +82,6 @@ def walkers(background, people, frames=WALK_FRAMES):
             if (clipped[2] - clipped[0]) > 0.5 * (box[2] - box[0]):
                 truth.append({"id": f"walker#{number}", "box": [round(v) for v in clipped], "label": label})
         yield frame, [face for face in truth if not face.pop("hidden", False)]
-
-
-def hidden_share(box, cover):
-    width = max(0, min(box[2], cover[2]) - max(box[0], cover[0]))
-    height = max(0, min(box[3], cover[3]) - max(box[1], cover[1]))
-    return width * height / max(1, (box[2] - box[0]) * (box[3] - box[1]))
 
 
 def walking_people():

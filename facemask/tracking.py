@@ -44,9 +44,11 @@ class Person:
 
 
 class PeopleTracker:
-    """Call update(faces) with each frame's faces, in order; `people` holds everyone seen so far."""
+    """Call update(faces) with each frame's faces, in order; `people` holds everyone seen so far. With
+    `keep_snapshots` each person keeps their clearest crop; with `keep_timeline`, `in_view` counts the people in
+    view in each frame (for the plot: a camera left running for days would otherwise grow it for nothing)."""
 
-    def __init__(self, class_names, frame_rate, keep_snapshots=False):
+    def __init__(self, class_names, frame_rate, keep_snapshots=False, keep_timeline=False):
         from trackers import ByteTrackTracker  # imported only by the video path
 
         # Every face the pipeline reports has passed its detector's own threshold, so any may start a track.
@@ -55,7 +57,7 @@ class PeopleTracker:
         self.class_names = list(class_names)
         self.window = max(1, round(LABEL_SECONDS * frame_rate))
         self.frame_rate = frame_rate
-        self.keep_snapshots = keep_snapshots
+        self.keep_snapshots, self.keep_timeline = keep_snapshots, keep_timeline
         self.people = {}
         self.in_view = []  # per frame, the people in view by their label then
         self.frame_index = 0
@@ -81,8 +83,9 @@ class PeopleTracker:
                 if self.keep_snapshots and frame is not None:
                     self._keep_snapshot(self.people[track + 1], face, frame)
             result.append(face)
-        self.in_view.append({name: sum(f["track_id"] is not None and f["person_label"] == name for f in result)
-                             for name in self.class_names})
+        if self.keep_timeline:
+            self.in_view.append({name: sum(f["track_id"] is not None and f["person_label"] == name for f in result)
+                                 for name in self.class_names})
         self.frame_index += 1
         return result
 

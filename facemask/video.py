@@ -212,7 +212,8 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
     display = display and has_display()
     frame_count = 0 if live else int(capture.get(cv2.CAP_PROP_FRAME_COUNT))  # 0 or less: not known
     reader = FrameReader(capture, live, read_timeout)
-    tracker = PeopleTracker(class_names, fps_of_source, keep_snapshots=snapshots_dir is not None)
+    tracker = PeopleTracker(class_names, fps_of_source, keep_snapshots=snapshots_dir is not None,
+                            keep_timeline=plot is not None)
     progress = tqdm(total=frame_count if frame_count > 0 else None, desc="Detecting", unit=" frames")
     writer = log = None
     staged = []  # (temporary path, final path), renamed into place at the end
