@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from facemask.boxes import overlaps
-from facemask.files import make_folder, refuse_to_replace, staged_outputs
+from facemask.files import check_output, refuse_to_replace, staged_outputs
 from facemask.mobilenet_detector import MODEL_NAME, SCALES, encode, input_scale, make_anchors
 from facemask.report import options_as_json, save_loss_curve
 from facemask.scenes import find_face_boxes, read_scenes, scene_sampler
@@ -247,7 +247,12 @@ def validate(detector, scenes):
 def train_detector(options):
     """Train, validate and write the detector; returns the metadata written beside it."""
     started = time.perf_counter()
-    refuse_to_replace(options.output, MODEL_NAME, options.force)  # before the scenes are read
+    # before the scenes are read, and creating nothing: a failed run leaves no empty output folder behind
+    check_output(options.output, "--output", folder=True)
+    refuse_to_replace(options.output, MODEL_NAME, options.force)
+    from facemask.model import check_base_weights
+
+    check_base_weights(options.base_weights)
     scenes = [scene for folder in options.scenes for scene in read_scenes(Path(folder))]
     train_scenes, val_scenes = split_scenes(scenes, options.val_split, options.seed)
     face_photos, skipped = [], 0
@@ -257,7 +262,6 @@ def train_detector(options):
         face_photos, skipped = find_face_boxes(Path(options.faces), BlazeFace("short"))
         print(f"faces found in {len(face_photos)} face photos; {skipped} skipped (unreadable, or no face found)")
     print(f"{len(scenes)} scene photos: {len(train_scenes)} for training, {len(val_scenes)} for validation")
-    make_folder(options.output)
 
     import keras
     import tensorflow as tf

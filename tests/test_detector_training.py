@@ -7,6 +7,7 @@ import sys
 
 import cv2
 import numpy as np
+import pytest
 from conftest import IMAGENET_WEIGHTS, ROOT, face_photo, needs_shared, with_drawn_mask
 
 from facemask.detector_training import match_anchors, random_crop
@@ -137,3 +138,18 @@ def test_a_folder_that_holds_a_detector_is_refused_without_force(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert (output / "face_detector.tflite").read_bytes() != b"the good detector"
     assert json.loads((output / "training_metadata.json").read_text())["options"]["force"] is True
+
+
+@pytest.mark.parametrize("weights, message", [("missing.h5", "--base-weights file not found"),
+                                              ("imagenet", "cannot download the MobileNetV2 ImageNet weights")])
+def test_weights_that_cannot_be_had_stop_the_run_before_the_scenes_and_leave_no_folder(tmp_path, monkeypatch,
+                                                                                        weights, message):
+    make_scenes(tmp_path / "scenes", 4, np.random.default_rng(4))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras-cache"))  # no cached weights, and no internet here
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # and none even on a machine that has it
+    output = tmp_path / "detector"
+    result = run_training("--scenes", tmp_path / "scenes", "--output", output, "--base-weights",
+                          tmp_path / weights if weights.endswith(".h5") else weights, "--steps", 1)
+    assert result.returncode == 2 and message in result.stderr and result.stderr.count("\n") == 1
+    assert "scene photos" not in result.stdout  # stopped before the scenes were read
+    assert not output.exists()
