@@ -33,7 +33,7 @@ class Person:
     last_frame: int = 0
     frames: int = 0
     probability_sum: np.ndarray = None
-    recent: deque = field(default_factory=deque)
+    recent: deque = field(default_factory=deque)  # the class probabilities of the last frames
     snapshot: np.ndarray = None  # the clearest crop of the face: the largest, scaled by the detector's confidence
     snapshot_score: float = 0.0
 
@@ -49,11 +49,13 @@ class PeopleTracker:
     view in each frame (for the plot: a camera left running for days would otherwise grow it for nothing)."""
 
     def __init__(self, class_names, frame_rate, keep_snapshots=False, keep_timeline=False):
-        from trackers import ByteTrackTracker  # imported only by the video path
+        import supervision
+        from trackers import ByteTrackTracker  # both imported only by the video path
 
         # Every face the pipeline reports has passed its detector's own threshold, so any may start a track.
         self.tracker = ByteTrackTracker(frame_rate=frame_rate, track_activation_threshold=0.0,
                                         high_conf_det_threshold=0.0)
+        self.detections = supervision.Detections
         self.class_names = list(class_names)
         self.window = max(1, round(LABEL_SECONDS * frame_rate))
         self.frame_rate = frame_rate
@@ -66,9 +68,7 @@ class PeopleTracker:
         """The faces, each with "track_id" (the person's number from 1; None while a new track is unconfirmed),
         "person_label" and "person_confidence" (the label over the person's recent frames, or the face's own
         while unconfirmed). With `keep_snapshots`, `frame` is the BGR frame the faces are in."""
-        import supervision as sv
-
-        detections = sv.Detections(xyxy=np.array([face["box"] for face in faces], float).reshape(-1, 4),
+        detections = self.detections(xyxy=np.array([face["box"] for face in faces], float).reshape(-1, 4),
                                    confidence=np.array([face["face_confidence"] for face in faces], float),
                                    data={"index": np.arange(len(faces))})
         tracked = self.tracker.update(detections)
@@ -100,13 +100,12 @@ class PeopleTracker:
         person = self.people.get(track_id)
         if person is None:
             person = self.people[track_id] = Person(track_id, self.frame_index,
-                                                    probability_sum=np.zeros(len(self.class_names)))
+                                                    probability_sum=np.zeros(len(self.class_names)),
+                                                    recent=deque(maxlen=self.window))
         person.last_frame = self.frame_index
         person.frames += 1
         person.probability_sum += probability
-        person.recent.append(probability)
-        if len(person.recent) > self.window:
-            person.recent.popleft()
+        person.recent.append(probability)  # the oldest falls out past the window
         recent = np.mean(person.recent, axis=0)
         return {"track_id": track_id, "person_label": self.class_names[int(recent.argmax())],
                 "person_confidence": round(float(recent.max()), 6)}
