@@ -5,8 +5,9 @@ import sys
 from pathlib import Path
 
 from facemask import UserError
-from facemask.cli import add_detector_arguments
+from facemask.cli import add_detector_arguments, positive_int
 from facemask.pipeline import VIDEO_DETECTOR
+from facemask.video import DETECT_SECONDS, detect_every
 
 
 def parse_args():
@@ -22,6 +23,10 @@ def parse_args():
     parser.add_argument("--snapshots", type=Path, metavar="DIR",
                         help="write the clearest crop of each person without a mask into DIR (person_N.png)")
     parser.add_argument("--plot", type=Path, metavar="PATH.png", help="plot the people in view, by label, over time")
+    parser.add_argument("--detect-every", type=positive_int, metavar="N",
+                        help="while the same people stay in view, detect faces on every Nth frame and follow them "
+                             f"between (default: once in {DETECT_SECONDS:g} s of video, {detect_every(30)} frames at "
+                             "30 frames/s; 1: every frame)")
     parser.add_argument("--read-timeout", type=float, default=10, metavar="SECONDS",
                         help="stop when the source delivers no frame for this long (default: 10; 0: wait for ever)")
     parser.add_argument("--no-display", action="store_true",
@@ -39,7 +44,7 @@ def main():
                                    face_detector=args.detector)
         totals = run_video(detectors, args.input, args.output, args.json_lines, display=not args.no_display,
                            read_timeout=args.read_timeout, people=args.people, snapshots_dir=args.snapshots,
-                           plot=args.plot)
+                           plot=args.plot, every=args.detect_every)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from facemask import UserError
 from facemask.cli import add_detector_arguments, probability
-from facemask.pipeline import DEFAULT_DETECTOR, VIDEO_DETECTOR, VIDEO_INPUT_SIZE
+from facemask.pipeline import DEFAULT_DETECTOR, VIDEO_DETECTOR
 
 
 def parse_args():
@@ -17,8 +17,8 @@ def parse_args():
     parser.add_argument("--scenes", "-s", type=Path, help="a folder with images/ and PASCAL VOC annotations/")
     add_detector_arguments(parser, default_detector=None)
     parser.add_argument("--video", action="store_true",
-                        help=f"run the pipeline as detect_mask_video.py runs it: {VIDEO_DETECTOR} unless --detector "
-                             f"says otherwise, on a {VIDEO_INPUT_SIZE}-pixel input")
+                        help="run the pipeline as detect_mask_video.py runs it on each frame it detects (today the "
+                             "same as without --video)")
     parser.add_argument("--iou", type=probability, default=0.4,
                         help="overlap for a detection to count as finding a face (default: 0.4)")
     parser.add_argument("--min-size", type=int, default=0, metavar="PX",

@@ -2,8 +2,9 @@
 """Detection speed: the tutorial's loops against ours, on the same input and the same model, in one run.
 
 1. Video, headless: the tutorial loop (each frame resized to 400 px wide, the SSD on a --tutorial-blob square
-   blob, one model.predict per frame) against detect_mask_video.py's loop, on ../shared/media/demo.mp4. Prints
-   the frames per second of each, the ratio, and the share of frames on which both give the same labels.
+   blob, one model.predict per frame) against detect_mask_video.py's loop with its people tracking, on
+   ../shared/media/demo.mp4. Prints the frames per second of each, the ratio, the share of frames on which both
+   give the same labels, and how often a person's label changed; and ours detecting every frame.
    The tutorials' video scripts come with a 300×300 blob (the SSD's own size, which ours uses too) or, in
    chandrikadeb7/Face-Mask-Detection, a 224×224 one that is faster and finds a few faces fewer.
 2. One photo as a fresh process: the tutorial's image script (TensorFlow, Keras model, one model.predict per
@@ -27,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared"
 
 from facemask.face_detector import find_detector_files  # noqa: E402
-from facemask.pipeline import DEFAULT_MODEL, FACE_DETECTORS, VIDEO_DETECTOR, VIDEO_INPUT_SIZE  # noqa: E402
+from facemask.pipeline import DEFAULT_MODEL, FACE_DETECTORS, VIDEO_DETECTOR  # noqa: E402
 from facemask.runtime import read_class_names  # noqa: E402
 
 TUTORIAL_IMAGE_SCRIPT = '''
@@ -102,16 +103,26 @@ def tutorial_video_loop(video, model_path, class_names, blob_size):
     return len(labels_per_frame) / (time.perf_counter() - started), labels_per_frame
 
 
-def our_video_loop(video, model_path, **settings):
-    from facemask.video import FrameReader, detect_in_order, load_detectors, open_capture
+def our_video_loop(video, model_path, every=None, **settings):
+    """detect_mask_video.py's loop, headless, with its people tracking; returns (frames per second, labels per
+    frame, how many times a person's label changed)."""
+    from facemask.tracking import PeopleTracker
+    from facemask.video import FrameReader, detect_every, follow_people, load_detectors, open_capture
 
     detectors = load_detectors(model_path, **settings)
     capture, live = open_capture(video)
-    labels_per_frame = []
+    frame_rate = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    tracker = PeopleTracker(detectors[0].classifier.class_names, frame_rate)
+    labels_per_frame, person_labels = [], {}
+    changes = 0
     started = time.perf_counter()
-    for _, faces in detect_in_order(detectors, FrameReader(capture, live)):
+    for _, faces in follow_people(detectors, FrameReader(capture, live), tracker, every or detect_every(frame_rate)):
         labels_per_frame.append(sorted(face["label"] for face in faces))
-    return len(labels_per_frame) / (time.perf_counter() - started), labels_per_frame
+        for face in faces:
+            if face["track_id"] is not None:
+                changes += person_labels.get(face["track_id"], face["person_label"]) != face["person_label"]
+                person_labels[face["track_id"]] = face["person_label"]
+    return len(labels_per_frame) / (time.perf_counter() - started), labels_per_frame, changes
 
 
 def detector_at_size(text):
@@ -140,8 +151,7 @@ def main():
     parser.add_argument("--tutorial-blob", type=int, default=300, choices=[224, 300],
                         help="the tutorial loop's SSD input size (default: 300, as ours)")
     parser.add_argument("--detector", choices=list(FACE_DETECTORS), default=VIDEO_DETECTOR,
-                        help=f"our face detector in the video loop, on a {VIDEO_INPUT_SIZE}-pixel input (default: "
-                             f"{VIDEO_DETECTOR}, the video script's)")
+                        help=f"our face detector in the video loop (default: {VIDEO_DETECTOR}, the video script's)")
     parser.add_argument("--also", nargs="+", default=[], metavar="DETECTOR@SIZE", type=detector_at_size,
                         help="more video loops to time with default settings in the same run, e.g. "
                              "mobilenet+blazeface@640 (a detector on an input of SIZE pixels)")
@@ -152,9 +162,11 @@ def main():
 
     # Ours twice: with the tutorial's face settings (confidence 0.5, the box as it is), so that the labels can be
     # compared frame by frame, and with our defaults (a lower confidence and a margin, for real-world photos).
-    our_fps, our_labels = our_video_loop(args.video, args.model, confidence=0.5, margin=0.0,
-                                         face_detector=args.detector)
-    default_fps, _ = our_video_loop(args.video, args.model, face_detector=args.detector)
+    our_fps, our_labels, _ = our_video_loop(args.video, args.model, confidence=0.5, margin=0.0,
+                                            face_detector=args.detector)
+    default_fps, _, changes = our_video_loop(args.video, args.model, face_detector=args.detector)
+    every_frame_fps, _, every_frame_changes = our_video_loop(args.video, args.model, every=1,
+                                                             face_detector=args.detector)
     cv2.setNumThreads(-1)  # ours runs OpenCV single-threaded per pipeline; the tutorial gets all cores back
     tutorial_fps, tutorial_labels = tutorial_video_loop(args.video, args.model, class_names, args.tutorial_blob)
     same = np.mean([a == b for a, b in zip(tutorial_labels, our_labels)])
@@ -164,9 +176,11 @@ def main():
     print(f"  ours (--detector {args.detector}), the tutorial's face settings:  {our_fps:6.1f} frames/s")
     print(f"  ratio {our_fps / tutorial_fps:.1f}x; same labels on {same:.1%} of frames")
     print(f"  ours (--detector {args.detector}), default settings:              {default_fps:6.1f} frames/s "
-          f"({default_fps / tutorial_fps:.1f}x)")
+          f"({default_fps / tutorial_fps:.1f}x); a person's label changed {changes} times")
+    print(f"  ours, default settings but --detect-every 1:        {every_frame_fps:6.1f} frames/s "
+          f"({every_frame_fps / tutorial_fps:.1f}x); a person's label changed {every_frame_changes} times")
     for detector, input_size in args.also:
-        fps, _ = our_video_loop(args.video, args.model, face_detector=detector, input_size=input_size)
+        fps, _, _ = our_video_loop(args.video, args.model, face_detector=detector, input_size=input_size)
         print(f"  ours, {detector} on a {input_size}-pixel input, default settings: {fps:6.1f} frames/s "
               f"({fps / tutorial_fps:.1f}x)")
 

@@ -21,8 +21,7 @@ from aizoo import CLASS_NAMES as AIZOO_CLASS_NAMES  # noqa: E402
 from aizoo import AizooDetector  # noqa: E402
 
 from facemask.evaluate import CLASS_SIZE_BANDS, evaluate_scenes  # noqa: E402
-from facemask.pipeline import (DEFAULT_DETECTOR, DEFAULT_MODEL, FACE_DETECTORS, VIDEO_DETECTOR,  # noqa: E402
-                               VIDEO_INPUT_SIZE, MaskDetector, video_detector)
+from facemask.pipeline import DEFAULT_DETECTOR, DEFAULT_MODEL, FACE_DETECTORS, MaskDetector  # noqa: E402
 
 LEGACY_MODEL = SHARED / "models" / "legacy" / "mask_detector.model"
 CLASSES = ("without_mask", "with_mask")  # the unmasked class first: it is the one a user looks for
@@ -54,10 +53,8 @@ def pipelines(detector_names):
             ("AIZOO peer, confidence 0.3", lambda: AizooDetector(0.3)),
             ("AIZOO peer, confidence 0.5 (its default)", lambda: AizooDetector(0.5))]
     for name in detector_names:
-        default = " (the photo default)" if name == DEFAULT_DETECTOR else ""
+        default = " (the default, for photos and video)" if name == DEFAULT_DETECTOR else ""
         rows.append((f"ours, --detector {name}{default}", ours(name)))
-    rows.append((f"ours, the video default ({VIDEO_DETECTOR} at {VIDEO_INPUT_SIZE} px, as detect_mask_video.py)",
-                 lambda: video_detector(DEFAULT_MODEL)))
     return rows
 
 

@@ -3,13 +3,20 @@ import argparse
 import math
 from pathlib import Path
 
-from facemask.pipeline import DEFAULT_DETECTOR, DEFAULT_MODEL, FACE_DETECTORS, FACE_MARGIN, VIDEO_DETECTOR
+from facemask.pipeline import DEFAULT_DETECTOR, DEFAULT_MODEL, FACE_DETECTORS, FACE_MARGIN
 
 
 def probability(text):
     value = float(text)
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text}")
+    return value
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {text}")
     return value
 
 
@@ -24,7 +31,7 @@ def add_detector_arguments(parser, default_detector=DEFAULT_DETECTOR):
     """--model, --detector, --face, --confidence and --margin: which classifier and face detector, how sure a face
     must be, and how much around it the classifier sees. A `default_detector` of None leaves --detector None
     when not given, for a script whose default depends on another flag (evaluate_mask_detector.py's --video)."""
-    shown_default = default_detector or f"{DEFAULT_DETECTOR}, or {VIDEO_DETECTOR} with --video"
+    shown_default = default_detector or DEFAULT_DETECTOR
     parser.add_argument("--model", "-m", type=Path, default=DEFAULT_MODEL,
                         help="classifier: .keras or .tflite (default: the shipped models/mask_detector.keras)")
     parser.add_argument("--detector", choices=list(FACE_DETECTORS), default=default_detector,

@@ -36,15 +36,15 @@ FACE_DETECTORS = {
     "mobilenet+blazeface": lambda face_dir, threads, input_size: MergedDetector([
         MobileNetDetector(face_dir, threads, input_size), BlazeFace("short", threads)]),
 }
-# The defaults, measured in the README's "Face detectors": for photos the most accurate; for video the most
-# accurate that keeps the frame rate, on a smaller input, as a webcam's faces are large.
+# The default, measured in the README's "Face detectors": the most accurate. Video runs the same on the frames it
+# detects: it keeps its frame rate by detecting fewer frames while the scene is steady (video.follow_people).
 DEFAULT_DETECTOR = "mobilenet+blazeface"
-VIDEO_DETECTOR, VIDEO_INPUT_SIZE = "mobilenet", 400
+VIDEO_DETECTOR, VIDEO_INPUT_SIZE = DEFAULT_DETECTOR, None
 
 
 def video_detector(model_path=DEFAULT_MODEL, face_dir=None, confidence=None, threads=None, margin=FACE_MARGIN,
                    face_detector=VIDEO_DETECTOR, input_size=VIDEO_INPUT_SIZE):
-    """A MaskDetector as detect_mask_video.py runs it: on the video's input size, by default its detector."""
+    """A MaskDetector as detect_mask_video.py runs it on each frame it detects."""
     return MaskDetector(model_path, face_dir, confidence, threads, margin, face_detector, input_size)
 
 

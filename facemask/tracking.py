@@ -2,9 +2,12 @@
 (ByteTrack, from Roboflow's `trackers` package), and each person's label is decided over their own recent frames;
 and what is written about them: the people file, the snapshots of the unmasked, the plot of people in view.
 
-A person's label is the class whose probability, averaged over the person's last LABEL_SECONDS of frames, is the
-highest: one odd frame does not flip it, and a mask taken off shows once it has been off for half that window. At
-the end, each person's label over the whole track is the class of the highest mean probability.
+A person's label is the class whose probability, averaged over the person's last LABEL_SECONDS of classified frames,
+is the highest: one odd frame does not flip it, and a mask taken off shows once it has been off for half that window.
+At the end, each person's label over the whole track is the class of the highest mean probability.
+
+The faces need not be detected on every frame (see video.follow_people): on a frame not detected, each person is
+placed between their boxes in the detected frames before and after it, with the label they had before.
 """
 import csv
 import io
@@ -15,7 +18,12 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from facemask.boxes import overlaps
+
 LABEL_SECONDS = 0.4  # the window of frames a person's label is decided over
+# A scene is steady while its people move or grow by less than their own size in a second: then a box drawn
+# between two detections DETECT_SECONDS apart (see video.py) stays within about a tenth of its size of the face.
+STEADY_SPEED = 1.0
 
 
 def probabilities(face, class_names):
@@ -31,20 +39,22 @@ class Person:
     track_id: int
     first_frame: int
     last_frame: int = 0
-    frames: int = 0
+    frames: int = 0  # frames the person was in, detected or placed between detections
+    classified: int = 0  # frames the person's face was classified in
     probability_sum: np.ndarray = None
-    recent: deque = field(default_factory=deque)  # the class probabilities of the last frames
+    recent: deque = field(default_factory=deque)  # (frame, class probabilities) of the last LABEL_SECONDS
     snapshot: np.ndarray = None  # the clearest crop of the face: the largest, scaled by the detector's confidence
     snapshot_score: float = 0.0
 
     def label(self, class_names):
         """(label, mean probability of it) over the whole track."""
-        mean = self.probability_sum / self.frames
+        mean = self.probability_sum / self.classified
         return class_names[int(mean.argmax())], float(mean.max())
 
 
 class PeopleTracker:
-    """Call update(faces) with each frame's faces, in order; `people` holds everyone seen so far. With
+    """Call add(faces) with each frame's faces (None for a frame not detected), in order, then finish(); `people`
+    holds everyone seen so far. With
     `keep_snapshots` each person keeps their clearest crop; with `keep_timeline`, `in_view` counts the people in
     view in each frame (for the plot: a camera left running for days would otherwise grow it for nothing)."""
 
@@ -57,37 +67,115 @@ class PeopleTracker:
                                         high_conf_det_threshold=0.0)
         self.detections = supervision.Detections
         self.class_names = list(class_names)
-        self.window = max(1, round(LABEL_SECONDS * frame_rate))
+        self.window = max(1, round(LABEL_SECONDS * frame_rate))  # in frames
         self.frame_rate = frame_rate
         self.keep_snapshots, self.keep_timeline = keep_snapshots, keep_timeline
         self.people = {}
         self.in_view = []  # per frame, the people in view by their label then
-        self.frame_index = 0
+        self.frame_index = 0  # of the next frame added
+        self.last = None  # (index, faces) of the last detected frame, not decided yet
+        self.steady = False  # whether the last two detected frames were still (see _still)
 
-    def update(self, faces, frame=None):
-        """The faces, each with "track_id" (the person's number from 1; None while a new track is unconfirmed),
-        "person_label" and "person_confidence" (the label over the person's recent frames, or the face's own
-        while unconfirmed). With `keep_snapshots`, `frame` is the BGR frame the faces are in."""
+    def add(self, faces, frame=None):
+        """Add the next frame: its faces, or None when it was not detected. Returns the faces of the frames decided
+        now, oldest first: a list of faces per frame, each face with "track_id" (the person's number from 1; None
+        for a face never confirmed as a person), "person_label" and "person_confidence" (the label over the
+        person's recent frames, or the face's own for a face without a track).
+
+        A frame is decided once the next detected frame is added (or at `finish`): a track is confirmed on its
+        second detection, and then numbered from its first; and in the frames between two detected frames, each
+        person's box is drawn between their boxes in the two. With `keep_snapshots`, `frame` is the BGR frame."""
+        index = self.frame_index
+        self.frame_index += 1
+        if faces is None:
+            return []
+        faces = self._track(faces, index, frame)
+        decided = self._decide(index, {face["track_id"]: face["box"] for face in faces if face["track_id"]})
+        self.steady = self.last is not None and self._still(self.last, (index, faces))
+        self.last = (index, faces)
+        return decided
+
+    def _still(self, before, now):
+        """Whether two detected frames, (index, faces), show the same people, every face with its track, and none
+        of them moved or grew faster than STEADY_SPEED between the two."""
+        (index_before, faces_before), (index_now, faces_now) = before, now
+        boxes_before = {face["track_id"]: np.array(face["box"], float) for face in faces_before}
+        boxes_now = {face["track_id"]: np.array(face["box"], float) for face in faces_now}
+        if None in boxes_now or boxes_now.keys() != boxes_before.keys():
+            return False
+        seconds = (index_now - index_before) / self.frame_rate
+        for track_id, box in boxes_now.items():
+            size = max(box[2] - box[0], box[3] - box[1])
+            if np.abs(box - boxes_before[track_id]).max() > STEADY_SPEED * size * seconds:
+                return False
+        return True
+
+    def finish(self):
+        """The faces of the frames not decided yet: the last detected frame's, and those after it, held."""
+        decided = self._decide(self.frame_index)
+        self.last = None
+        return decided
+
+    def _track(self, faces, index, frame):
+        """The faces of a detected frame with their people; a person confirmed now also gets the face they were
+        first seen with, in the last detected frame."""
         detections = self.detections(xyxy=np.array([face["box"] for face in faces], float).reshape(-1, 4),
                                    confidence=np.array([face["face_confidence"] for face in faces], float),
                                    data={"index": np.arange(len(faces))})
-        tracked = self.tracker.update(detections)
+        # In seconds of the video: the Kalman filter and the lost tracks' time run on across frames not detected
+        tracked = self.tracker.update(detections, timestamp=index / self.frame_rate)
         indices = tracked.data.get("index", [])  # an empty frame comes back without it
-        track_of = {int(index): int(track) for index, track in zip(indices, tracked.tracker_id)}
+        track_of = {int(face): int(track) + 1 for face, track in zip(indices, tracked.tracker_id) if track >= 0}
+        if self.last is not None:
+            last_index, last_faces = self.last
+            for face, track_id in track_of.items():
+                if track_id not in self.people:
+                    self._number_first_sight(track_id, faces[face]["box"], last_faces, last_index)
         result = []
-        for index, face in enumerate(faces):
-            track = track_of.get(index, -1)
+        for number, face in enumerate(faces):
             face = {**face, "track_id": None, "person_label": face["label"], "person_confidence": face["confidence"]}
-            if track >= 0:
-                face.update(self._see(track + 1, probabilities(face, self.class_names)))
+            if number in track_of:
+                face.update(self._see(track_of[number], probabilities(face, self.class_names), index))
                 if self.keep_snapshots and frame is not None:
-                    self._keep_snapshot(self.people[track + 1], face, frame)
+                    self._keep_snapshot(self.people[face["track_id"]], face, frame)
             result.append(face)
-        if self.keep_timeline:
-            self.in_view.append({name: sum(f["track_id"] is not None and f["person_label"] == name for f in result)
-                                 for name in self.class_names})
-        self.frame_index += 1
         return result
+
+    def _number_first_sight(self, track_id, box, last_faces, last_index):
+        """A track confirmed now was spawned by a face of the last detected frame that had no track: the one
+        nearest its box."""
+        unnumbered = [face for face in last_faces if face["track_id"] is None]
+        if unnumbered:
+            overlap = overlaps(np.array([face["box"] for face in unnumbered], float), np.array([box], float))[:, 0]
+            first = unnumbered[int(overlap.argmax())]
+            if overlap.max() > 0:
+                first.update(self._see(track_id, probabilities(first, self.class_names), last_index))
+
+    def _decide(self, index, boxes_then=None):
+        """The last detected frame and the frames after it, up to `index`. With `boxes_then`, the boxes of the
+        people in the detected frame `index`, by track: a person in both is placed between their two boxes, and a
+        face not found again is kept for the first half of the frames between; without, every face is held."""
+        if self.last is None:
+            return []
+        last_index, last_faces = self.last
+        frames = [last_faces]
+        for between in range(last_index + 1, index):
+            share, faces = (between - last_index) / (index - last_index), []
+            for face in last_faces:
+                if boxes_then is not None and face["track_id"] in boxes_then:
+                    box = (1 - share) * np.array(face["box"]) + share * np.array(boxes_then[face["track_id"]])
+                    face = {**face, "box": [int(round(value)) for value in box]}
+                elif boxes_then is not None and share > 0.5:
+                    continue
+                if face["track_id"] is not None:
+                    person = self.people[face["track_id"]]
+                    person.last_frame, person.frames = max(person.last_frame, between), person.frames + 1
+                faces.append(face)
+            frames.append(faces)
+        if self.keep_timeline:
+            self.in_view.extend({name: sum(f["track_id"] is not None and f["person_label"] == name for f in faces)
+                                 for name in self.class_names} for faces in frames)
+        return frames
 
     @staticmethod
     def _keep_snapshot(person, face, frame):
@@ -96,17 +184,18 @@ class PeopleTracker:
         if score > person.snapshot_score:
             person.snapshot, person.snapshot_score = frame[max(0, y1):y2, max(0, x1):x2].copy(), score
 
-    def _see(self, track_id, probability):
+    def _see(self, track_id, probability, index):
         person = self.people.get(track_id)
         if person is None:
-            person = self.people[track_id] = Person(track_id, self.frame_index,
-                                                    probability_sum=np.zeros(len(self.class_names)),
-                                                    recent=deque(maxlen=self.window))
-        person.last_frame = self.frame_index
+            person = self.people[track_id] = Person(track_id, index, probability_sum=np.zeros(len(self.class_names)))
+        person.last_frame = index
         person.frames += 1
+        person.classified += 1
         person.probability_sum += probability
-        person.recent.append(probability)  # the oldest falls out past the window
-        recent = np.mean(person.recent, axis=0)
+        person.recent.append((index, probability))
+        while person.recent[0][0] <= index - self.window:  # the oldest falls out past the window
+            person.recent.popleft()
+        recent = np.mean([p for _, p in person.recent], axis=0)
         return {"track_id": track_id, "person_label": self.class_names[int(recent.argmax())],
                 "person_confidence": round(float(recent.max()), 6)}
 

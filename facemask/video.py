@@ -4,9 +4,10 @@ window, a video file and a JSON-lines log.
 Frames are read in a background thread, so capture never waits on inference. From a file every frame is kept,
 in order; from a camera or stream only the newest one, so what is shown stays live.
 
-Frames are then detected by one pipeline per CPU core, each single-threaded and on its own frame: on a 2-core
-CPU that gets ~50% more frames per second than one pipeline using both cores, because the face detector's
-cv2.dnn network scales poorly across threads. Results come back in frame order.
+Frames are then detected two at a time, each by its own single-threaded pipeline: on a 2-core CPU that gets ~50%
+more frames per second than one pipeline using both cores, as networks this small scale poorly across threads.
+Results come back in frame order. While the same people stay in view
+and move slowly, only one frame in DETECT_SECONDS is detected, and the people tracker places them in the others.
 """
 import json
 import os
@@ -33,6 +34,12 @@ QUIT_KEYS = {ord("q"), 27}  # q and Esc
 # The annotated video is written with the MPEG-4 codec (mp4v); FFmpeg puts it in these containers, by extension
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
 DEFAULT_READ_TIMEOUT = 10  # seconds without a frame before a camera or stream is given up
+# While the scene is steady, faces are detected and classified once in this many seconds of video, and placed in
+# between by the tracker: a mask taken off still shows within LABEL_SECONDS and this.
+DETECT_SECONDS = 0.2
+# Frames detected at a time, a pipeline each. Fixed, not the number of cores, so that which frames are detected
+# (see follow_people) depends on the video alone.
+IN_FLIGHT = 2
 
 
 def open_capture(source):
@@ -172,8 +179,11 @@ def has_display():
     return os.name == "nt" or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def detect_in_order(detectors, frames):
-    """Yield (frame, faces) for each frame, in order, keeping one frame in flight per detector."""
+def detect_in_order(detectors, frames, wanted=None):
+    """Yield (frame, faces) for each frame, in order: the faces of the frames that `wanted(index)` says to detect
+    (default: all), and None for the others. Two frames are detected at a time, on two detectors if given two.
+    `wanted` is asked about a frame once every frame before it is yielded but the last one detected and those
+    after it: so what it decides depends on the video alone, not on the detectors or on which finished first."""
     idle = queue.SimpleQueue()
     for detector in detectors:
         idle.put(detector)
@@ -181,22 +191,53 @@ def detect_in_order(detectors, frames):
     def detect(frame):
         detector = idle.get()  # a cv2.dnn network and a TFLite interpreter serve one thread at a time
         try:
-            return frame, detector(frame)
+            return detector(frame)
         finally:
             idle.put(detector)
 
+    def result(waiting):
+        frame, faces = waiting.popleft()
+        return frame, None if faces is None else faces.result()
+
     with ThreadPoolExecutor(len(detectors)) as pool:
-        in_flight = deque()
-        for frame in frames:
-            if len(in_flight) == len(detectors):
-                yield in_flight.popleft().result()
-            in_flight.append(pool.submit(detect, frame))
-        while in_flight:
-            yield in_flight.popleft().result()
+        waiting = deque()  # (frame, the future of its faces, or None)
+        for index, frame in enumerate(frames):
+            while sum(faces is not None for _, faces in waiting) == IN_FLIGHT:
+                yield result(waiting)
+            detected = wanted is None or wanted(index)
+            waiting.append((frame, pool.submit(detect, frame) if detected else None))
+        while waiting:
+            yield result(waiting)
+
+
+def follow_people(detectors, frames, tracker, every=1):
+    """Yield (frame, faces) for each frame, in order, the faces with their people (see PeopleTracker.add). While
+    the scene is steady (PeopleTracker.steady) the detectors run on every `every`-th frame and the tracker places
+    the people in the frames between; else on every frame. A frame comes out once the next detected one is in."""
+    last = -every
+
+    def wanted(index):
+        nonlocal last
+        if index - last >= (every if tracker.steady else 1):
+            last = index
+        return last == index
+
+    waiting = deque()
+    for frame, faces in detect_in_order(detectors, frames, wanted):
+        waiting.append(frame)
+        for decided in tracker.add(faces, frame):
+            yield waiting.popleft(), decided
+    for decided in tracker.finish():
+        yield waiting.popleft(), decided
+
+
+def detect_every(frame_rate, seconds=DETECT_SECONDS):
+    """Every how many frames the faces are detected, at a frame rate: once in `seconds` of video."""
+    return max(1, round(seconds * frame_rate))
 
 
 def run_video(detectors, source, output=None, json_lines=None, display=True, read_timeout=DEFAULT_READ_TIMEOUT,
-              people=None, snapshots_dir=None, plot=None):
+              people=None, snapshots_dir=None, plot=None, every=None):
     """Process a video until it ends, `q`/Esc is pressed, Ctrl-C or SIGTERM; returns the run's summary dict, with
     the people followed through it (`people`, and `people_by_label`).
     Progress goes to stderr: a bar to the frame count for a file, a running count of frames for a camera or stream.
@@ -205,7 +246,9 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
 
     `detectors`: one or more MaskDetector, all of the same model; see load_detectors. `people` (.csv or .json),
     `snapshots_dir` and `plot` (.png) are written when the run ends, however it ends but a crash: one row per
-    person, the clearest crop of each person without a mask, and the people in view over time."""
+    person, the clearest crop of each person without a mask, and the people in view over time. While the scene is
+    steady, faces are detected on every `every`-th frame (default: once in DETECT_SECONDS of the video) and
+    tracked in between; see follow_people."""
     class_names = detectors[0].classifier.class_names
     capture, live = open_capture(source)
     fps_of_source = capture.get(cv2.CAP_PROP_FPS) or 30.0
@@ -226,8 +269,7 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
             with reported_as_user_error(json_lines):
                 log = open(temporary, "w", buffering=1)  # line by line: whole lines on disk, whatever happens
         with stop_on_signals(reader.stopped):
-            for frame, faces in detect_in_order(detectors, reader):
-                faces = tracker.update(faces, frame)
+            for frame, faces in follow_people(detectors, reader, tracker, every or detect_every(fps_of_source)):
                 if output is not None or display:
                     annotated = draw_faces(frame, faces)
                 if output is not None:
@@ -291,11 +333,10 @@ def write_people(tracker, people=None, snapshots_dir=None, plot=None):
                 (staging / name).write_bytes(data)
 
 
-def load_detectors(model_path, face_dir=None, confidence=None, margin=FACE_MARGIN, count=None,
+def load_detectors(model_path, face_dir=None, confidence=None, margin=FACE_MARGIN, count=IN_FLIGHT,
                    face_detector=VIDEO_DETECTOR, input_size=VIDEO_INPUT_SIZE):
-    """One single-threaded MaskDetector per CPU core (or `count`), for detect_in_order, each on the video's input
-    size unless told otherwise."""
-    count = count or os.cpu_count() or 1
+    """`count` single-threaded MaskDetectors, one for each frame detect_in_order has in flight, each on the video's
+    input size unless told otherwise."""
     cv2.setNumThreads(1)
     detectors = [video_detector(model_path, face_dir, confidence, 1, margin, face_detector, input_size)
                  for _ in range(count)]

@@ -18,45 +18,85 @@ def face(x, y, label="with_mask", confidence=0.99, size=80):
     return {"box": [x, y, x + size, y + size], "label": label, "confidence": confidence, "face_confidence": 0.9}
 
 
+def follow(tracker, frames):
+    """The tracker's faces for each frame of `frames` (a list of faces, or None for a frame not detected)."""
+    decided = []
+    for faces in frames:
+        decided += tracker.add(faces)
+    return decided + tracker.finish()
+
+
 def test_one_face_keeps_its_id_and_one_odd_frame_does_not_flip_its_label():
     tracker = PeopleTracker(NAMES, frame_rate=15)
-    seen = []
+    frames = []
     for index in range(30):
         odd = index == 10  # one frame called unmasked in the middle of a masked run
-        label = "without_mask" if odd or index >= 20 else "with_mask"
-        seen += tracker.update([face(10 + 4 * index, 50, label)])
-    ids = {f["track_id"] for f in seen[2:]}
-    assert len(ids) == 1 and None not in ids
+        frames.append([face(10 + 4 * index, 50, "without_mask" if odd or index >= 20 else "with_mask")])
+    seen = [faces[0] for faces in follow(tracker, frames)]
+    assert len(seen) == 30
+    ids = {f["track_id"] for f in seen}
+    assert ids == {1}  # from the first frame on: a track confirmed on its second frame is numbered from its first
     person_labels = [f["person_label"] for f in seen]
     assert person_labels[10] == "with_mask"  # the odd frame: the frame's own label differs, the person's not
     changes = sum(a != b for a, b in zip(person_labels, person_labels[1:]))
     assert changes == 1
     # the mask came off at frame 20: the person's label follows within half a second
     assert person_labels.index("without_mask", 11) - 20 <= round(0.5 * 15)
-    assert len(tracker.people) == 1
+    assert len(tracker.people) == 1 and tracker.people[1].frames == 30
     # over the whole track, 19 of 30 frames masked
     assert tracker.counts() == {"with_mask": 1, "without_mask": 0}
 
 
 def test_frames_without_faces_and_a_face_coming_back():
     tracker = PeopleTracker(NAMES, frame_rate=15)
-    for index in range(5):
-        tracker.update([face(10 + 4 * index, 50)])
-    assert tracker.update([]) == []
-    back = tracker.update([face(34, 50)])
-    assert back[0]["track_id"] == 1 and len(tracker.people) == 1  # one frame away: still the same person
+    decided = follow(tracker, [[face(10 + 4 * index, 50)] for index in range(5)] + [[], [face(34, 50)]])
+    assert decided[5] == []
+    assert decided[6][0]["track_id"] == 1 and len(tracker.people) == 1  # one frame away: still the same person
+
+
+def test_frames_not_detected_get_each_person_between_their_boxes():
+    tracker = PeopleTracker(NAMES, frame_rate=30)
+    frames = []
+    for index in range(13):  # detected on every fourth frame: 0, 4, 8, 12
+        frames.append([face(10 + 6 * index, 50), face(400, 50)] if index % 4 == 0 else None)
+    frames[8] = [face(10 + 6 * 8, 50)]  # the second face is not found on frame 8
+    decided = follow(tracker, frames)
+    assert len(decided) == 13
+    moving = [[f for f in faces if f["box"][0] < 300] for faces in decided]
+    assert [faces[0]["box"][0] for faces in moving] == [10 + 6 * index for index in range(13)]
+    assert {faces[0]["track_id"] for faces in moving} == {1}
+    # the face not found on frame 8 stays for the first half of the frames before it, then is gone
+    still = [len([f for f in faces if f["box"][0] == 400]) for faces in decided]
+    assert still[:7] == [1] * 7 and still[7:9] == [0, 0]
+    assert tracker.people[1].frames == 13 and tracker.people[1].last_frame == 12
+
+
+def test_a_steady_scene_has_the_same_people_in_its_last_two_detections_each_moving_slower_than_its_size_a_second():
+    tracker = PeopleTracker(NAMES, frame_rate=30)
+    tracker.add([face(10, 50)])  # faces 80 pixels wide
+    assert not tracker.steady  # a face not followed yet
+    tracker.add([face(12, 50)])  # 2 pixels a frame: 60 a second
+    assert tracker.steady
+    tracker.add([face(14, 50), face(300, 50)])
+    assert not tracker.steady  # someone new
+    tracker.add([face(16, 50), face(302, 50)])
+    assert tracker.steady
+    tracker.add([face(18, 50), face(302, 50)])
+    tracker.add([face(18, 50), face(312, 50)])  # 10 pixels a frame: 300 a second
+    assert not tracker.steady
+    tracker.add([face(18, 50)])
+    assert not tracker.steady  # someone gone
 
 
 def test_two_faces_crossing_keep_their_ids():
     tracker = PeopleTracker(NAMES, frame_rate=15)
-    tracks = {"left": [], "right": []}
-    for index in range(40):
-        # one moves right, one left, on the same line, crossing in the middle of the run
-        frame = tracker.update([face(20 + 10 * index, 100, "with_mask"), face(420 - 10 * index, 110, "without_mask")])
-        tracks["left"].append(frame[0]["track_id"])
-        tracks["right"].append(frame[1]["track_id"])
-    assert len(set(tracks["left"][2:])) == 1 and len(set(tracks["right"][2:])) == 1
-    assert tracks["left"][-1] != tracks["right"][-1]
+    # one moves right, one left, on the same line, crossing in the middle of the run
+    frames = [[face(20 + 10 * index, 100, "with_mask"), face(420 - 10 * index, 110, "without_mask")]
+              for index in range(40)]
+    decided = follow(tracker, frames)
+    left = [faces[0]["track_id"] for faces in decided]
+    right = [faces[1]["track_id"] for faces in decided]
+    assert len(set(left)) == 1 and len(set(right)) == 1 and left[0] != right[0]
     assert tracker.counts() == {"with_mask": 1, "without_mask": 1}
 
 
@@ -65,21 +105,24 @@ def test_the_window_is_about_the_label_seconds():
     assert PeopleTracker(NAMES, frame_rate=1).window == 1
 
 
-@pytest.fixture
-def walking_video(tmp_path):
-    """A face photo moving right with a drawn mask, then the same face without one moving back: one person who
-    takes the mask off."""
-    video = tmp_path / "walk.mp4"
+def write_walk(video, step=10):
+    """A face photo moving right `step` pixels a frame with a drawn mask, then the same face without one moving
+    back: one person who takes the mask off, 40 frames at 10 frames/s."""
     photo = cv2.resize(face_photo(), (200, 235))
     masked = cv2.resize(with_drawn_mask(face_photo()), (200, 235))  # drawn at full size, where the mesh fits
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (640, 360))
     for index in range(40):
         frame = np.full((360, 640, 3), 90, np.uint8)
-        x = 20 + 10 * index if index < 20 else 20 + 10 * (39 - index)
+        x = 20 + step * index if index < 20 else 20 + step * (39 - index)
         frame[60:295, x:x + 200] = masked if index < 20 else photo
         writer.write(frame)
     writer.release()
     return video
+
+
+@pytest.fixture
+def walking_video(tmp_path):
+    return write_walk(tmp_path / "walk.mp4")
 
 
 def test_the_video_script_follows_the_person_and_counts_people(walking_video, tmp_path):
@@ -107,6 +150,54 @@ def test_the_video_script_follows_the_person_and_counts_people(walking_video, tm
     if snaps:
         assert cv2.imread(str(tmp_path / "unmasked" / snaps[0])).shape[0] > 50
     assert cv2.imread(str(tmp_path / "people.png")) is not None
+
+
+def test_a_steady_walk_is_detected_on_fewer_frames_and_every_frame_comes_out(tmp_path):
+    from facemask.video import FrameReader, follow_people, load_detectors, open_capture
+
+    slow_walk = write_walk(tmp_path / "slow.mp4", step=3)  # 30 pixels a second: the scene is steady
+
+    detector = load_detectors(ROOT / "models" / "mask_detector.keras", count=1)[0]
+    detected = []
+
+    def counting(frame):
+        detected.append(frame)
+        return detector(frame)
+
+    counting.classifier = detector.classifier
+    tracker = PeopleTracker(NAMES, frame_rate=10)
+    capture, live = open_capture(slow_walk)
+    frames = list(follow_people([counting], FrameReader(capture, live), tracker, every=4))
+    assert len(frames) == 40 and all(len(faces) == 1 for _, faces in frames)
+    assert 10 <= len(detected) < 20  # every fourth frame, and the next one while the person is not yet followed
+    assert {faces[0]["track_id"] for _, faces in frames} == {1}
+    labels = [faces[0]["person_label"] for _, faces in frames]
+    assert labels[0] == "with_mask" and labels[-1] == "without_mask"
+    assert sum(a != b for a, b in zip(labels, labels[1:])) == 1
+
+
+def test_two_faces_crossing_in_a_video_keep_their_ids_and_labels(tmp_path):
+    video = tmp_path / "crossing.mp4"
+    photo = cv2.resize(face_photo(), (150, 176))
+    masked = cv2.resize(with_drawn_mask(face_photo()), (150, 176))
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (640, 400))
+    for index in range(40):  # the masked face walks right, the other left, one above the other, crossing at frame 20
+        frame = np.full((400, 640, 3), 90, np.uint8)
+        frame[20:196, 10 + 12 * index:160 + 12 * index] = masked
+        frame[176:352, 480 - 12 * index:630 - 12 * index] = photo  # over the lower edge of the other
+        writer.write(frame)
+    writer.release()
+    result = run_video("--input", video, "--json-lines", tmp_path / "faces.jsonl", "--people", tmp_path / "people.json")
+    assert result.returncode == 0, result.stderr
+    by_side = {"top": [], "bottom": []}
+    for line in (tmp_path / "faces.jsonl").read_text().splitlines():
+        for found in json.loads(line)["faces"]:
+            by_side["top" if found["box"][1] < 150 else "bottom"].append((found["track_id"], found["person_label"]))
+    top, bottom = ({track for track, _ in faces} for faces in by_side.values())
+    assert len(top) == 1 and len(bottom) == 1 and top != bottom and None not in top | bottom
+    assert {label for _, label in by_side["top"]} == {"with_mask"}
+    assert {label for _, label in by_side["bottom"]} == {"without_mask"}
+    assert "people 2 (1 mask, 1 no mask)" in result.stdout
 
 
 def test_a_masked_walk_then_an_unmasked_one_are_two_people_in_the_people_file(tmp_path):
