@@ -7,6 +7,7 @@ from pathlib import Path
 
 from facemask import UserError
 from facemask.cli import add_detector_arguments, positive_int
+from facemask.cluster import WORKER_TIMEOUT, annotate_archive, summary
 
 
 def parse_args():
@@ -19,8 +20,10 @@ def parse_args():
     parser.add_argument("--cluster", metavar="HOST:PORT",
                         help="the Ray cluster's address, as `ray start --head` printed it (default: start Ray on "
                              "this machine)")
-    parser.add_argument("--workers", type=positive_int,
+    parser.add_argument("--workers", type=positive_int, metavar="N",
                         help="Ray workers, each with its own models on one CPU (default: one per CPU of the cluster)")
+    parser.add_argument("--worker-timeout", type=float, default=WORKER_TIMEOUT, metavar="SECONDS",
+                        help=f"give up when no worker has started after this long (default: {WORKER_TIMEOUT})")
     add_detector_arguments(parser)
     return parser.parse_args()
 
@@ -31,13 +34,11 @@ def main():
 
     from tqdm import tqdm
 
-    from facemask.cluster import annotate_archive, summary
-
     settings = {"model_path": args.model, "face_dir": args.face, "confidence": args.confidence,
                 "margin": args.margin, "face_detector": args.detector}
     try:
         records, class_names = annotate_archive(args.input, args.output, settings, args.cluster, args.workers,
-                                                partial(tqdm, desc="Annotating", unit=" files"))
+                                                partial(tqdm, desc="Annotating", unit=" files"), args.worker_timeout)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

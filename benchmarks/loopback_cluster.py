@@ -52,24 +52,25 @@ def kill(pids):
 
 
 @contextmanager
-def loopback_cluster():
-    """Yields {"address", "env" (to run a command against it), "stop_second_node" (a function that kills it),
-    "second_folder" (its logs)}."""
+def loopback_cluster(cpus=(1, 1)):
+    """A node for each of `cpus`, with that many CPUs, the first the head. Yields {"address", "env" (to run a command
+    against it), "stop_second_node" (a function that kills it), "second_folder" (its logs)}."""
     token = secrets.token_hex(16)
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token, "RAY_USAGE_STATS_ENABLED": "0"}
     port = free_port()
     # short folders: Ray's sockets live inside, and a socket's path may not exceed 107 bytes
-    folders = [Path(tempfile.mkdtemp(prefix="rh", dir="/tmp")), Path(tempfile.mkdtemp(prefix="rn", dir="/tmp"))]
-    common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--object-store-memory=100000000"]
+    folders = [Path(tempfile.mkdtemp(prefix="rn", dir="/tmp")) for _ in cpus]
+    common = ["--node-ip-address=127.0.0.1", "--object-store-memory=100000000"]
     try:
-        for folder, role in zip(folders, (["--head", f"--port={port}", "--include-dashboard=false"],
-                                          [f"--address=127.0.0.1:{port}"])):
-            started = subprocess.run([str(RAY), "start", *role, *common, f"--temp-dir={folder}"], env=env,
-                                     capture_output=True, text=True, timeout=120)
+        for index, (folder, count) in enumerate(zip(folders, cpus)):
+            role = ["--head", f"--port={port}", "--include-dashboard=false"] if index == 0 else [
+                f"--address=127.0.0.1:{port}"]
+            started = subprocess.run([str(RAY), "start", *role, *common, f"--num-cpus={count}", f"--temp-dir={folder}"],
+                                     env=env, capture_output=True, text=True, timeout=120)
             if started.returncode != 0:
                 raise RuntimeError(f"ray start failed:\n{started.stdout}{started.stderr}")
-        yield {"address": f"127.0.0.1:{port}", "env": env, "second_folder": folders[1],
-               "stop_second_node": lambda: kill(processes_with(token, folders[1]))}
+        yield {"address": f"127.0.0.1:{port}", "env": env, "second_folder": folders[-1],
+               "stop_second_node": lambda: kill(processes_with(token, folders[-1]))}
     finally:
         kill(processes_with(token))
         for folder in folders:

@@ -20,6 +20,7 @@ RESULTS = "results.jsonl"  # one record per photo or video, in the output folder
 FRAMES = "frames"  # the output folder's sub-folder of per-frame JSON lines, one file per video
 PHOTO_BATCH = 8  # photos per batch sent to a worker
 CONNECT_TIMEOUT = 10  # seconds to reach a cluster's address before giving up
+WORKER_TIMEOUT = 300  # seconds to wait for a worker to start (a cluster without a free CPU would wait for ever)
 
 
 def archive_inputs(paths):
@@ -45,6 +46,18 @@ def archive_inputs(paths):
 def frames_name(name):
     """Where a video's per-frame JSON lines go, inside the output folder."""
     return str(Path(FRAMES) / f"{name}.jsonl")
+
+
+def frames_files(inputs, output):
+    """{a video's path: where its frames go, inside the output folder}; UserError when two would go to one place."""
+    frames_of, video_of = {}, {}
+    for path, kind, name in inputs:
+        if kind == "video":
+            frames_of[path] = frames_name(name)
+            if video_of.setdefault(frames_of[path], path) != path:
+                raise UserError(f"{video_of[frames_of[path]]} and {path} would both write {output / frames_of[path]}: "
+                                "annotate them in separate runs")
+    return frames_of
 
 
 def read_done(results_path):
@@ -133,11 +146,13 @@ def start_ray(address=None):
     return ray
 
 
-def annotate_archive(paths, output, settings, address=None, workers=None, progress=None):
+def annotate_archive(paths, output, settings, address=None, workers=None, progress=None,
+                     worker_timeout=WORKER_TIMEOUT):
     """Annotate every photo and video of `paths` (see archive_inputs) into the folder `output`: RESULTS, a record per
     file, and FRAMES/, a video's JSON lines; the files already in RESULTS are skipped. `settings` are MaskDetector's
     (model_path, face_dir, confidence, margin, face_detector); `workers` Ray workers (default: one per CPU of the
-    cluster); `progress(total=files to do)` makes the bar (tqdm) advanced with each. Returns ({path: record} for every
+    cluster), given up when none starts in `worker_timeout` seconds; `progress(total=files to do)` makes the bar
+    (tqdm) advanced with each. Returns ({path: record} for every
     file, done now or before; the model's class names)."""
     from facemask.pipeline import MaskDetector
 
@@ -149,36 +164,38 @@ def annotate_archive(paths, output, settings, address=None, workers=None, progre
     check_output(output, "--output", folder=True)
     if address is not None:
         check_reachable(address)
-    frames_of, video_of = {}, {}  # a video's path: where its frames go; and back
-    for path, kind, name in inputs:
-        if kind == "video":
-            frames_of[path] = frames_name(name)
-            if video_of.setdefault(frames_of[path], path) != path:
-                raise UserError(f"{video_of[frames_of[path]]} and {path} would both write {output / frames_of[path]}: "
-                                "annotate them in separate runs")
-    output.mkdir(parents=True, exist_ok=True)
+    frames_of = frames_files(inputs, output)
     results_path = output / RESULTS
     done = read_done(results_path)
     todo = list({path: kind for path, kind, _ in inputs if path not in done}.items())  # each file once
     counts = {"photos": 0, "frames": 0}
     if todo:
         ray = start_ray(address)
+        ray.data.DataContext.get_current().wait_for_min_actors_s = worker_timeout
         bar = progress(total=len(todo)) if progress is not None else None
+        results = None
         try:
             size = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-            with open(results_path, "a", buffering=1) as results:
-                for row in stream(ray, todo, settings, size):
-                    record = json.loads(row["record"])
-                    if record["path"] in done:  # a retried task's second answer
-                        continue
-                    if row["lines"]:
-                        record["frames_file"] = frames_of[record["path"]]
-                        write_atomically(output / record["frames_file"], row["lines"].encode())
-                    results.write(json.dumps(record) + "\n")
-                    done[record["path"]] = record
-                    if bar is not None:
-                        advance(bar, counts, record)
+            for row in stream(ray, todo, settings, size):
+                record = json.loads(row["record"])
+                if record["path"] in done:  # a retried task's second answer
+                    continue
+                if results is None:  # made with the first result: a run that fails before leaves nothing
+                    output.mkdir(parents=True, exist_ok=True)
+                    results = open(results_path, "a", buffering=1)  # line by line: whole lines on disk
+                if row["lines"]:
+                    record["frames_file"] = frames_of[record["path"]]
+                    write_atomically(output / record["frames_file"], row["lines"].encode())
+                results.write(json.dumps(record) + "\n")
+                done[record["path"]] = record
+                if bar is not None:
+                    advance(bar, counts, record)
+        except ray.exceptions.GetTimeoutError:
+            raise UserError(f"no Ray worker started in {worker_timeout:g} s: the cluster has no free CPU for one "
+                            "(`ray status` shows its resources)") from None
         finally:
+            if results is not None:
+                results.close()
             if bar is not None:
                 bar.close()
             ray.shutdown()

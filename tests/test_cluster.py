@@ -2,6 +2,7 @@
 processes, as two machines would run them), one of which is killed in the middle of a run."""
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -18,7 +19,7 @@ from loopback_cluster import free_port, loopback_cluster  # noqa: E402
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory):
-    """A folder of photos (masked and not, in two sub-folders), a damaged photo and a short video."""
+    """A folder of photos (masked and not, in two sub-folders), a damaged photo, a short video and a damaged one."""
     folder = tmp_path_factory.mktemp("archive")
     rng = np.random.default_rng(0)
     for index, photo in enumerate([face_photo(), with_drawn_mask(face_photo())] * 12):
@@ -27,6 +28,7 @@ def archive(tmp_path_factory):
         (folder / ("street" if index % 2 else "door")).mkdir(exist_ok=True)
         cv2.imwrite(str(folder / ("street" if index % 2 else "door") / f"photo{index:02}.jpg"), small)
     (folder / "door" / "damaged.jpg").write_bytes(b"\xff\xd8\xff not a whole jpeg")
+    (folder / "street" / "damaged.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 and then nothing")
     writer = cv2.VideoWriter(str(folder / "walk.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10, (480, 320))
     photo = cv2.resize(face_photo(), (160, 188))
     for index in range(20):
@@ -58,9 +60,10 @@ def one_machine_run(archive, tmp_path_factory):
 def test_on_this_machine_it_gives_what_the_detection_scripts_give(archive, one_machine_run, tmp_path):
     output, result = one_machine_run
     records = {json.loads(line)["path"]: json.loads(line) for line in sorted_records(output)}
-    assert len(records) == 26  # 24 photos, the damaged one, the video
-    assert "26 files: 24 photos, 1 video (20 frames), 1 not read" in result.stdout
+    assert len(records) == 27  # 24 photos, a damaged one, a video, a damaged one
+    assert "27 files: 24 photos, 1 video (20 frames), 2 not read" in result.stdout
     assert "damaged.jpg" in records[str(archive / "door" / "damaged.jpg")]["error"]
+    assert "damaged.mp4" in records[str(archive / "street" / "damaged.mp4")]["error"]
     # the photos: what detect_mask_image.py --workers 2 reports, face for face
     report = tmp_path / "report.json"
     photos = subprocess.run([sys.executable, str(ROOT / "detect_mask_image.py"), "--image", str(archive),
@@ -80,7 +83,27 @@ def test_on_this_machine_it_gives_what_the_detection_scripts_give(archive, one_m
     assert walk["frames"] == 20 and walk["people"] == 1
 
 
-def test_a_run_cut_off_half_way_resumes_and_writes_each_file_once(archive, one_machine_run, tmp_path):
+def test_a_run_stopped_half_way_resumes_and_writes_each_file_once(archive, one_machine_run, tmp_path):
+    reference, _ = one_machine_run
+    output = tmp_path / "out"
+    run = subprocess.Popen([sys.executable, str(ROOT / "annotate_archive.py"), "--input", str(archive), "--output",
+                            str(output)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    results = output / "results.jsonl"
+    deadline = time.monotonic() + 300
+    while not (results.exists() and len(results.read_text().splitlines()) >= 4):
+        assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+        time.sleep(0.1)
+    run.send_signal(signal.SIGINT)  # Ctrl-C
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 130 and "run the same command to go on" in stderr
+    done = len(results.read_text().splitlines())
+    assert 4 <= done < 27
+    again = annotate("--input", archive, "--output", output)
+    assert again.returncode == 0, again.stderr
+    assert sorted_records(output) == sorted_records(reference)
+
+
+def test_a_run_cut_off_in_a_line_resumes_and_writes_each_file_once(archive, one_machine_run, tmp_path):
     reference, _ = one_machine_run
     output = tmp_path / "out"
     output.mkdir()
@@ -90,7 +113,7 @@ def test_a_run_cut_off_half_way_resumes_and_writes_each_file_once(archive, one_m
     assert result.returncode == 0, result.stderr
     assert sorted_records(output) == sorted_records(reference)
     again = annotate("--input", archive, "--output", output)  # nothing left to do
-    assert again.returncode == 0 and "26 files" in again.stdout
+    assert again.returncode == 0 and "27 files" in again.stdout
     assert sorted_records(output) == sorted_records(reference)
 
 
@@ -122,17 +145,14 @@ def test_a_cluster_of_two_nodes_survives_losing_one(archive, one_machine_run, cl
     stdout, stderr = run.communicate(timeout=600)
     assert run.returncode == 0, stderr
     paths = [json.loads(line)["path"] for line in sorted_records(output)]
-    assert len(paths) == len(set(paths)) == 52  # every file once
-    reference, _ = one_machine_run
-
-    def records(lines):  # a video's frames file is named after its place in the input folder
-        return sorted((json.dumps({key: value for key, value in json.loads(line).items() if key != "frames_file"})
-                       for line in lines))
-
+    assert len(paths) == len(set(paths)) == 54  # every file once
+    # what one machine makes of the same archive, byte for byte
+    one_machine = annotate("--input", big, "--output", tmp_path / "one")
+    assert one_machine.returncode == 0, one_machine.stderr
+    assert sorted_records(output) == sorted_records(tmp_path / "one")
     for copy in ("first", "second"):
-        mine = [line.replace(str(big / copy), str(archive)) for line in sorted_records(output)
-                if f'"{big / copy}/' in line]
-        assert records(mine) == records(sorted_records(reference))
+        frames = f"frames/{copy}/walk.mp4.jsonl"
+        assert (output / frames).read_bytes() == (tmp_path / "one" / frames).read_bytes()
 
 
 def test_an_address_nobody_listens_at_is_a_one_line_error(archive, tmp_path):
@@ -140,6 +160,14 @@ def test_an_address_nobody_listens_at_is_a_one_line_error(archive, tmp_path):
                       timeout=120)
     assert result.returncode == 2 and "cannot reach the Ray cluster at 127.0.0.1:" in result.stderr
     assert result.stderr.strip().count("\n") == 0
+
+
+def test_a_cluster_without_a_free_cpu_is_an_error_not_a_wait_for_ever(archive, tmp_path):
+    with loopback_cluster(cpus=(0,)) as cluster:
+        result = annotate("--input", archive, "--output", tmp_path / "out", "--cluster", cluster["address"],
+                          "--worker-timeout", "5", env=cluster["env"], timeout=300)
+    assert result.returncode == 2 and "no Ray worker started in 5 s" in result.stderr
+    assert not (tmp_path / "out").exists()  # nothing left behind
 
 
 @pytest.mark.parametrize("args, message", [(["--cluster", "nowhere"], "expected HOST:PORT"),
