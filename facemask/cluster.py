@@ -9,12 +9,13 @@ import json
 import logging
 import socket
 import tempfile
+import threading
 from pathlib import Path
 
 from facemask import UserError
 from facemask.files import check_output, write_atomically
 from facemask.images import IMAGE_EXTENSIONS, read_image
-from facemask.video import VIDEO_EXTENSIONS
+from facemask.video import VIDEO_EXTENSIONS, stop_on_signals
 
 RESULTS = "results.jsonl"  # one record per photo or video, in the output folder
 FRAMES = "frames"  # the output folder's sub-folder of per-frame JSON lines, one file per video
@@ -67,10 +68,18 @@ def read_done(results_path):
         return {}
     data = results_path.read_bytes()
     whole = data[:data.rfind(b"\n") + 1]
+    done = {}
+    for number, line in enumerate(whole.decode(errors="replace").splitlines(), 1):
+        try:
+            record = json.loads(line)
+            done[record["path"]] = record
+        except (ValueError, TypeError, KeyError):
+            raise UserError(f"{results_path}, line {number}: not a record of this script; give another --output, "
+                            "or mend the line") from None
     if len(whole) != len(data):
         with open(results_path, "r+b") as file:
             file.truncate(len(whole))
-    return {record["path"]: record for record in map(json.loads, whole.decode().splitlines())}
+    return done
 
 
 def check_reachable(address):
@@ -174,22 +183,26 @@ def annotate_archive(paths, output, settings, address=None, workers=None, progre
         ray.data.DataContext.get_current().wait_for_min_actors_s = worker_timeout
         bar = progress(total=len(todo)) if progress is not None else None
         results = None
+        stopped = threading.Event()
         try:
             size = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-            for row in stream(ray, todo, settings, size):
-                record = json.loads(row["record"])
-                if record["path"] in done:  # a retried task's second answer
-                    continue
-                if results is None:  # made with the first result: a run that fails before leaves nothing
-                    output.mkdir(parents=True, exist_ok=True)
-                    results = open(results_path, "a", buffering=1)  # line by line: whole lines on disk
-                if row["lines"]:
-                    record["frames_file"] = frames_of[record["path"]]
-                    write_atomically(output / record["frames_file"], row["lines"].encode())
-                results.write(json.dumps(record) + "\n")
-                done[record["path"]] = record
-                if bar is not None:
-                    advance(bar, counts, record)
+            with stop_on_signals(stopped):  # Ctrl-C stops at the next result: Ray's streaming would take it in
+                for row in stream(ray, todo, settings, size):
+                    record = json.loads(row["record"])
+                    if record["path"] in done:  # a retried task's second answer
+                        continue
+                    if results is None:  # made with the first result: a run that fails before leaves nothing
+                        output.mkdir(parents=True, exist_ok=True)
+                        results = open(results_path, "a", buffering=1)  # line by line: whole lines on disk
+                    if row["lines"]:
+                        record["frames_file"] = frames_of[record["path"]]
+                        write_atomically(output / record["frames_file"], row["lines"].encode())
+                    results.write(json.dumps(record) + "\n")
+                    done[record["path"]] = record
+                    if bar is not None:
+                        advance(bar, counts, record)
+                    if stopped.is_set():
+                        raise KeyboardInterrupt
         except ray.exceptions.GetTimeoutError:
             raise UserError(f"no Ray worker started in {worker_timeout:g} s: the cluster has no free CPU for one "
                             "(`ray status` shows its resources)") from None

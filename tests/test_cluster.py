@@ -170,6 +170,14 @@ def test_a_cluster_without_a_free_cpu_is_an_error_not_a_wait_for_ever(archive, t
     assert not (tmp_path / "out").exists()  # nothing left behind
 
 
+def test_an_output_folder_whose_results_are_not_this_scripts_is_refused(archive, tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "results.jsonl").write_text('{"path": "a.jpg", "faces": []}\nsomething else\n')
+    result = annotate("--input", archive, "--output", tmp_path / "out", timeout=120)
+    assert result.returncode == 2 and "results.jsonl, line 2: not a record of this script" in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+
+
 @pytest.mark.parametrize("args, message", [(["--cluster", "nowhere"], "expected HOST:PORT"),
                                            (["--input", "/no/such/folder"], "input not found: /no/such/folder")])
 def test_bad_flags_are_one_line_errors(archive, tmp_path, args, message):
