@@ -6,15 +6,17 @@ from pathlib import Path
 
 from facemask import UserError
 from facemask.cli import add_detector_arguments
+from facemask.images import IMAGE_EXTENSIONS
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--image", "-i", action="append", required=True, metavar="PATH",
-                        help="an image file or a folder of images; repeat for more")
+                        help="an image file or a folder of images, searched with its sub-folders; repeat for more")
     add_detector_arguments(parser)
     parser.add_argument("--output", "-o", type=Path,
-                        help="annotated image file, or a folder for several images")
+                        help=f"annotated image file ({', '.join(sorted(IMAGE_EXTENSIONS))}), or a folder for several "
+                             "images, where sub-folders mirror the input's")
     parser.add_argument("--json", metavar="PATH", help="write the faces found as JSON to PATH, or - for stdout")
     parser.add_argument("--workers", type=int, default=1,
                         help="processes annotating images side by side, for large folders (default: 1)")

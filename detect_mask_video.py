@@ -7,7 +7,7 @@ from pathlib import Path
 from facemask import UserError
 from facemask.cli import add_detector_arguments, positive_int
 from facemask.pipeline import VIDEO_DETECTOR
-from facemask.video import DETECT_SECONDS, detect_every
+from facemask.video import DETECT_SECONDS, VIDEO_EXTENSIONS, detect_every
 
 
 def parse_args():
@@ -15,7 +15,9 @@ def parse_args():
     parser.add_argument("--input", "-i", default="0",
                         help="webcam index, video file or stream URL (default: 0, the first webcam)")
     add_detector_arguments(parser, default_detector=VIDEO_DETECTOR)
-    parser.add_argument("--output", "-o", type=Path, help="write the annotated video here (.mp4)")
+    parser.add_argument("--output", "-o", type=Path,
+                        help=f"write the annotated video here ({', '.join(VIDEO_EXTENSIONS)}), at the source's frame "
+                             "rate")
     parser.add_argument("--json-lines", type=Path, metavar="PATH", help="write one JSON line of faces per frame")
     parser.add_argument("--people", type=Path, metavar="PATH",
                         help="write one row per person followed through the video (.csv, or .json): their number, "

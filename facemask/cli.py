@@ -3,7 +3,7 @@ import argparse
 import math
 from pathlib import Path
 
-from facemask.pipeline import DEFAULT_DETECTOR, DEFAULT_MODEL, FACE_DETECTORS, FACE_MARGIN
+from facemask.pipeline import DEFAULT_CONFIDENCES, DEFAULT_DETECTOR, DEFAULT_MODEL, FACE_DETECTORS, FACE_MARGIN
 
 
 def probability(text):
@@ -41,7 +41,8 @@ def add_detector_arguments(parser, default_detector=DEFAULT_DETECTOR):
                              "a face_detector.tflite of train_face_detector.py (default: the shipped or installed "
                              "ones)")
     parser.add_argument("--confidence", "-c", type=probability,
-                        help="minimum face detection confidence (default: the detector's own)")
+                        help="minimum face detection confidence (default: the detector's own: " + ", ".join(
+                            f"{value:g} for {name}" for name, value in DEFAULT_CONFIDENCES.items()) + ")")
     parser.add_argument("--margin", type=margin, default=FACE_MARGIN,
                         help=f"share of the face box added on each side before classifying (default: {FACE_MARGIN}; "
                              "the tutorials used 0)")

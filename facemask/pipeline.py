@@ -36,6 +36,10 @@ FACE_DETECTORS = {
     "mobilenet+blazeface": lambda face_dir, threads, input_size: MergedDetector([
         MobileNetDetector(face_dir, threads, input_size), BlazeFace("short", threads)]),
 }
+# Each detector's own --confidence, on its own scale of confidences
+DEFAULT_CONFIDENCES = {"ssd": FaceDetector.default_confidence, "blazeface": BlazeFace.default_confidence,
+                       "mobilenet": MobileNetDetector.default_confidence,
+                       "mobilenet+blazeface": MergedDetector.default_confidence}
 # The default, measured in the README's "Face detectors": the most accurate. Video runs the same on the frames it
 # detects: it keeps its frame rate by detecting fewer frames while the scene is steady (video.follow_people).
 DEFAULT_DETECTOR = "mobilenet+blazeface"

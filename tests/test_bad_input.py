@@ -715,3 +715,15 @@ def test_training_figures_have_whole_epochs_and_nothing_cut_off(tmp_path, monkey
         edges = np.concatenate([image[:3].reshape(-1), image[-3:].reshape(-1), image[:, :3].reshape(-1),
                                 image[:, -3:].reshape(-1)])
         assert (edges == 255).all(), f"{name}: something touches its edge, cut off (the True label axis title)"
+
+
+def test_detection_help_says_what_the_readme_says():
+    from facemask.pipeline import DEFAULT_CONFIDENCES
+
+    image = " ".join(run("detect_mask_image.py", "--help").stdout.split())
+    for name, confidence in DEFAULT_CONFIDENCES.items():
+        assert f"{confidence:g} for {name}" in image
+    assert "searched with its sub-folders" in image and ".png" in image and ".webp" in image
+    video = " ".join(run("detect_mask_video.py", "--help").stdout.split())
+    assert all(extension in video for extension in (".mp4", ".m4v", ".mov", ".mkv", ".avi"))
+    assert "0.45 for mobilenet+blazeface" in video
