@@ -129,14 +129,14 @@ def follow(video_path, every=None):
     """detect_mask_video.py's loop over the video, headless, detecting every `every`-th frame of a steady scene
     (default: its default): (per frame the tracked faces, the tracker, frames/s)."""
     from facemask.tracking import PeopleTracker
-    from facemask.video import FrameReader, detect_every, follow_people, load_detectors, open_capture
+    from facemask.video import FrameReader, follow_people, load_detectors, open_capture
 
     detectors = load_detectors(DEFAULT_MODEL)
     capture, live = open_capture(video_path)
     tracker = PeopleTracker(detectors[0].classifier.class_names, FPS)
     per_frame = []
     started = time.perf_counter()
-    for _, faces in follow_people(detectors, FrameReader(capture, live), tracker, every or detect_every(FPS)):
+    for _, faces in follow_people(detectors, FrameReader(capture, live), tracker, every):
         per_frame.append(faces)
     return per_frame, tracker, len(per_frame) / (time.perf_counter() - started)
 

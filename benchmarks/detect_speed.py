@@ -107,7 +107,7 @@ def our_video_loop(video, model_path, every=None, **settings):
     """detect_mask_video.py's loop, headless, with its people tracking; returns (frames per second, labels per
     frame, how many times a person's label changed)."""
     from facemask.tracking import PeopleTracker
-    from facemask.video import FrameReader, detect_every, follow_people, load_detectors, open_capture
+    from facemask.video import FrameReader, follow_people, load_detectors, open_capture
 
     detectors = load_detectors(model_path, **settings)
     capture, live = open_capture(video)
@@ -116,7 +116,7 @@ def our_video_loop(video, model_path, every=None, **settings):
     labels_per_frame, person_labels = [], {}
     changes = 0
     started = time.perf_counter()
-    for _, faces in follow_people(detectors, FrameReader(capture, live), tracker, every or detect_every(frame_rate)):
+    for _, faces in follow_people(detectors, FrameReader(capture, live), tracker, every):
         labels_per_frame.append(sorted(face["label"] for face in faces))
         for face in faces:
             if face["track_id"] is not None:

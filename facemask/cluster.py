@@ -44,17 +44,12 @@ def archive_inputs(paths):
     return [(str(path), kind, name) for path, kind, name in found]
 
 
-def frames_name(name):
-    """Where a video's per-frame JSON lines go, inside the output folder."""
-    return str(Path(FRAMES) / f"{name}.jsonl")
-
-
 def frames_files(inputs, output):
     """{a video's path: where its frames go, inside the output folder}; UserError when two would go to one place."""
     frames_of, video_of = {}, {}
     for path, kind, name in inputs:
         if kind == "video":
-            frames_of[path] = frames_name(name)
+            frames_of[path] = str(Path(FRAMES) / f"{name}.jsonl")
             if video_of.setdefault(frames_of[path], path) != path:
                 raise UserError(f"{video_of[frames_of[path]]} and {path} would both write {output / frames_of[path]}: "
                                 "annotate them in separate runs")

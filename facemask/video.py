@@ -210,10 +210,12 @@ def detect_in_order(detectors, frames, wanted=None):
             yield result(waiting)
 
 
-def follow_people(detectors, frames, tracker, every=1):
+def follow_people(detectors, frames, tracker, every=None):
     """Yield (frame, faces) for each frame, in order, the faces with their people (see PeopleTracker.add). While
-    the scene is steady (PeopleTracker.steady) the detectors run on every `every`-th frame and the tracker places
-    the people in the frames between; else on every frame. A frame comes out once the next detected one is in."""
+    the scene is steady (PeopleTracker.steady) the detectors run on every `every`-th frame (default: once in
+    DETECT_SECONDS at the tracker's frame rate) and the tracker places the people in the frames between; else on
+    every frame. A frame comes out once the next detected one is in."""
+    every = every or detect_every(tracker.frame_rate)
     last = -every
 
     def wanted(index):
@@ -269,7 +271,7 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
             with reported_as_user_error(json_lines):
                 log = open(temporary, "w", buffering=1)  # line by line: whole lines on disk, whatever happens
         with stop_on_signals(reader.stopped):
-            for frame, faces in follow_people(detectors, reader, tracker, every or detect_every(fps_of_source)):
+            for frame, faces in follow_people(detectors, reader, tracker, every):
                 if output is not None or display:
                     annotated = draw_faces(frame, faces)
                 if output is not None:
