@@ -31,7 +31,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    from facemask.scene_faces import cut_scene_faces
+    from facemask.training.scene_faces import cut_scene_faces
 
     try:
         record = cut_scene_faces(args.scenes, args.output, args.labels, args.seed, args.min_size, args.force)

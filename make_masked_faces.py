@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from facemask import UserError
-from facemask.mask_drawing import STYLES
+from facemask.drawn_masks.mask_drawing import STYLES
 
 
 def styles(text):
@@ -45,7 +45,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    from facemask.masked_faces import make_masked_faces, summary
+    from facemask.drawn_masks.masked_faces import make_masked_faces, summary
 
     try:
         record = make_masked_faces(args.input, args.output, args.styles, args.worn, args.per_face, args.seed,

@@ -21,7 +21,9 @@ def parse_args():
     parser.add_argument("--force", action="store_true",
                         help="replace the detector already in --output (without it, such a folder is refused)")
     parser.add_argument("--base-weights", default="imagenet",
-                        help="MobileNetV2 weights: imagenet (downloaded by Keras), none, or a local .h5 file")
+                        help="MobileNetV2 weights: imagenet (Keras' cached copy, else the one shipped in "
+                             "models/imagenet/: nothing is downloaded), none (random), or a local .h5 file "
+                             "(default: imagenet)")
     parser.add_argument("--steps", type=int, default=5000, help="training steps (default: 5000)")
     parser.add_argument("--batch-size", type=int, default=8, help="crops per step (default: 8)")
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam's peak learning rate (default: 1e-3)")
@@ -46,7 +48,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    from facemask.detector_training import DetectorOptions, train_detector
+    from facemask.training.detector import DetectorOptions, train_detector
 
     try:
         train_detector(DetectorOptions(**vars(args)))

@@ -25,7 +25,9 @@ def parse_args():
                              "(--grid 3 --align-faces --fine-tune 60, see models/README.md) or the tutorials' "
                              "(--grid 1 --no-align-faces --fine-tune 0); flags given still count (default: shipped)")
     parser.add_argument("--base-weights", default="imagenet",
-                        help="MobileNetV2 weights: imagenet (downloaded by Keras), none, or a local .h5 file")
+                        help="MobileNetV2 weights: imagenet (Keras' cached copy, else the one shipped in "
+                             "models/imagenet/: nothing is downloaded), none (random), or a local .h5 file "
+                             "(default: imagenet)")
     parser.add_argument("--epochs", type=int, default=20, help="epochs of training the head (default: 20)")
     parser.add_argument("--batch-size", type=int, default=32, help="batch size (default: 32)")
     parser.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (default: 1e-4)")
@@ -74,7 +76,7 @@ def parse_args():
 def main():
     args = parse_args()
     from facemask.runtime import export_tflite
-    from facemask.train import TrainingOptions, train
+    from facemask.training.classifier import TrainingOptions, train
 
     try:
         if args.export is not None:

@@ -30,7 +30,7 @@ from facemask.boxes import overlaps  # noqa: E402
 from facemask.evaluate import iou, read_voc, voc_annotations  # noqa: E402
 from facemask.images import read_image  # noqa: E402
 from facemask.pipeline import DEFAULT_MODEL  # noqa: E402
-from facemask.scenes import hidden_share  # noqa: E402
+from facemask.training.scenes import hidden_share  # noqa: E402
 
 WIDTH, HEIGHT, FPS = 640, 480, 15
 LABELS = ("with_mask", "without_mask")
@@ -87,8 +87,8 @@ def walkers(background, people, frames=WALK_FRAMES):
 def walking_people():
     """Two face photos of ../shared/data/faces, one masked and one not, with their face boxes (BlazeFace's, drawn
     the annotators' way, as detector training finds them), scaled to 200 pixels high."""
-    from facemask.blazeface import BlazeFace
-    from facemask.scenes import face_boxes
+    from facemask.detectors.blazeface import BlazeFace
+    from facemask.training.scenes import face_boxes
 
     finder, people = BlazeFace("short"), []
     for label in ("with_mask", "without_mask"):

@@ -27,8 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared"
 
-from facemask.face_detector import find_detector_files  # noqa: E402
-from facemask.pipeline import DEFAULT_MODEL, FACE_DETECTORS, VIDEO_DETECTOR  # noqa: E402
+from facemask.detectors import FACE_DETECTORS  # noqa: E402
+from facemask.detectors.caffe_ssd import find_detector_files  # noqa: E402
+from facemask.pipeline import DEFAULT_MODEL, VIDEO_DETECTOR  # noqa: E402
 from facemask.runtime import read_class_names  # noqa: E402
 
 TUTORIAL_IMAGE_SCRIPT = '''

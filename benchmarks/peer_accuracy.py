@@ -20,8 +20,9 @@ SHARED = ROOT.parent / "shared"
 from aizoo import CLASS_NAMES as AIZOO_CLASS_NAMES  # noqa: E402
 from aizoo import AizooDetector  # noqa: E402
 
+from facemask.detectors import FACE_DETECTORS  # noqa: E402
 from facemask.evaluate import CLASS_SIZE_BANDS, evaluate_scenes  # noqa: E402
-from facemask.pipeline import DEFAULT_DETECTOR, DEFAULT_MODEL, FACE_DETECTORS, MaskDetector  # noqa: E402
+from facemask.pipeline import DEFAULT_DETECTOR, DEFAULT_MODEL, MaskDetector  # noqa: E402
 
 LEGACY_MODEL = SHARED / "models" / "legacy" / "mask_detector.model"
 CLASSES = ("without_mask", "with_mask")  # the unmasked class first: it is the one a user looks for

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared"
 
-from facemask.train import TrainingOptions, train  # noqa: E402
+from facemask.training.classifier import TrainingOptions, train  # noqa: E402
 
 
 def tutorial_recipe(options, epochs_to_time):
@@ -28,9 +28,10 @@ def tutorial_recipe(options, epochs_to_time):
     import keras
     import tensorflow as tf
 
-    from facemask.dataset import augmented_batches, load_dataset, split
+    from facemask.dataset import load_dataset, split
     from facemask.images import IMAGE_SIZE
-    from facemask.model import build_model
+    from facemask.training.augmentation import augmented_batches
+    from facemask.training.model import build_model
 
     started = time.perf_counter()
     keras.utils.set_random_seed(options.seed)

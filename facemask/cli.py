@@ -3,7 +3,8 @@ import argparse
 import math
 from pathlib import Path
 
-from facemask.pipeline import DEFAULT_CONFIDENCES, DEFAULT_DETECTOR, DEFAULT_MODEL, FACE_DETECTORS, FACE_MARGIN
+from facemask.detectors import DEFAULT_CONFIDENCES, FACE_DETECTORS
+from facemask.pipeline import DEFAULT_DETECTOR, DEFAULT_MODEL, FACE_MARGIN
 
 
 def probability(text):

@@ -10,11 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from facemask.blazeface import BlazeFace
-from facemask.face_detector import FaceDetector
+from facemask.detectors import FACE_DETECTORS, CaffeSSD
 from facemask.images import prepare_face
-from facemask.merged_detector import MergedDetector
-from facemask.mobilenet_detector import MobileNetDetector
 from facemask.runtime import Classifier
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "mask_detector.keras"
@@ -26,20 +23,6 @@ MIN_BOX_SIZE = 14
 # Share of the box's size added on each side before classifying: the SSD's boxes are tight, the training photos
 # show the whole head. On ../shared's scene photos, 0.2 labels 94% of the found faces right, against 91% at 0.
 FACE_MARGIN = 0.2
-# The face detectors, by name: functions of (the folder of their files or None, threads, input size) that make
-# one. The input size is the longer side, in pixels, of our detector's input (None: its default, 640); the SSD's
-# and BlazeFace's inputs are fixed by their networks.
-FACE_DETECTORS = {
-    "ssd": lambda face_dir, threads, input_size: FaceDetector(face_dir),
-    "blazeface": lambda face_dir, threads, input_size: BlazeFace("short", threads, face_dir),
-    "mobilenet": lambda face_dir, threads, input_size: MobileNetDetector(face_dir, threads, input_size),
-    "mobilenet+blazeface": lambda face_dir, threads, input_size: MergedDetector([
-        MobileNetDetector(face_dir, threads, input_size), BlazeFace("short", threads)]),
-}
-# Each detector's own --confidence, on its own scale of confidences
-DEFAULT_CONFIDENCES = {"ssd": FaceDetector.default_confidence, "blazeface": BlazeFace.default_confidence,
-                       "mobilenet": MobileNetDetector.default_confidence,
-                       "mobilenet+blazeface": MergedDetector.default_confidence}
 # The default, measured in the README's "Face detectors": the most accurate. Video runs the same on the frames it
 # detects: it keeps its frame rate by detecting fewer frames while the scene is steady (video.follow_people).
 DEFAULT_DETECTOR = "mobilenet+blazeface"
@@ -106,7 +89,7 @@ class FaceCropper:
     one margin only, it takes a masked face cropped tight, mask filling the lower half, for an unmasked one.
     """
 
-    def __init__(self, confidence=FaceDetector.default_confidence, margins=(0.0, 2 * FACE_MARGIN)):
+    def __init__(self, confidence=CaffeSSD.default_confidence, margins=(0.0, 2 * FACE_MARGIN)):
         self.confidence = confidence
         self.margins = margins
         self.local = threading.local()
@@ -114,7 +97,7 @@ class FaceCropper:
     def __call__(self, image):
         """(the face crop or the whole image, whether a face was found)"""
         if not hasattr(self.local, "detector"):
-            self.local.detector = FaceDetector()
+            self.local.detector = CaffeSSD()
         boxes, _ = large_enough(*self.local.detector.detect(image, self.confidence))
         if len(boxes) == 0:
             return image, False

@@ -116,7 +116,7 @@ def build_app(make_detector, detector_name, confidence=None):
     Returns (the gr.Blocks app, the folder of made examples to keep)."""
     import gradio as gr
 
-    from facemask.pipeline import FACE_DETECTORS
+    from facemask.detectors import FACE_DETECTORS
 
     detectors = {detector_name: make_detector(detector_name)}
     lock = threading.Lock()  # the MaskDetectors serve one request at a time; the confidence is set per request

@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
-IMAGENET_WEIGHTS = SHARED / "models" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+IMAGENET_WEIGHTS = ROOT / "models" / "imagenet" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
 sys.path.insert(0, str(ROOT))
 
 from facemask.examples import with_drawn_mask  # noqa: E402, F401  (re-exported for the tests)

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from conftest import ROOT, face_photo, with_drawn_mask
 
-from facemask.pipeline import DEFAULT_DETECTOR, FACE_DETECTORS, MaskDetector
+from facemask.detectors import FACE_DETECTORS
+from facemask.pipeline import DEFAULT_DETECTOR, MaskDetector
 from facemask.web import MAX_PIXELS, SHOWN_SIZE, annotate, labels_text, make_examples
 
 CHROMIUM = Path(os.environ.get("FACEMASK_CHROMIUM", "/usr/bin/chromium"))

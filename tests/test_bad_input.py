@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import IMAGENET_WEIGHTS, ROOT, face_photo, make_dataset, needs_shared
+from conftest import IMAGENET_WEIGHTS, ROOT, face_photo, make_dataset
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -637,30 +637,34 @@ def offline(tmp_path):
             "HOME": str(tmp_path / "home"), "https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
 
 
-def test_training_offline_without_base_weights_says_so_before_loading_the_images(mask_dataset, tmp_path):
-    result = run("train_mask_detector.py", "--dataset", mask_dataset, "--output", tmp_path / "models",
-                 env=offline(tmp_path))
-    assert_one_line_error(result)  # before the images' loading bar, and without TensorFlow's start-up lines
-    assert result.stderr.strip() == (
-        "error: cannot download the MobileNetV2 ImageNet weights (no internet?), and they are not in "
-        "~/.keras/models: pass --base-weights PATH to a local copy of "
+def test_training_offline_without_any_imagenet_weights_says_so_and_leaves_no_folder(mask_dataset, tmp_path,
+                                                                                    monkeypatch):
+    from facemask.training import model
+    from facemask.training.classifier import TrainingOptions, train
+
+    monkeypatch.setattr(model, "SHIPPED_IMAGENET", tmp_path / "deleted.h5")  # as if models/imagenet/ were gone
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras-cache"))
+    with pytest.raises(UserError) as error:
+        train(TrainingOptions(dataset=mask_dataset, output=tmp_path / "models"))
+    assert str(error.value) == (
+        f"the MobileNetV2 ImageNet weights are neither in {tmp_path}/empty-keras-cache/models nor at "
+        f"{tmp_path}/deleted.h5: pass --base-weights PATH to a copy of "
         "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5, or --base-weights none")
     assert not (tmp_path / "models").exists()  # no empty output folder left behind
 
 
-@needs_shared
-def test_imagenet_weights_in_the_keras_cache_need_no_internet(tmp_path):
+def test_imagenet_weights_in_the_keras_cache_are_loaded_by_keras_itself(tmp_path):
     environment = offline(tmp_path)
     (tmp_path / "home" / ".keras" / "models").mkdir(parents=True)
     (tmp_path / "home" / ".keras" / "models" / IMAGENET_WEIGHTS.name).symlink_to(IMAGENET_WEIGHTS)
-    result = subprocess.run([sys.executable, "-c", "from facemask.model import check_base_weights; "
-                             "check_base_weights('imagenet')"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=180, env=environment)
-    assert result.returncode == 0 and "Downloading" not in result.stdout, result.stderr
+    result = subprocess.run([sys.executable, "-c", "from facemask.training.model import check_base_weights, load_base; "
+                             "print(check_base_weights('imagenet')); load_base('imagenet')"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=180, env=environment)
+    assert result.returncode == 0 and result.stdout == "imagenet\n", result.stderr  # Keras' own loading, offline
 
 
 def test_tensorflow_starts_without_its_cpp_chatter_and_errors_still_show():
-    code = ("from facemask.model import build_model\n"  # the training's import path: Keras, then TensorFlow
+    code = ("from facemask.training.model import build_model\n"  # the training's import path: Keras, then TensorFlow
             "import tensorflow as tf\n"
             "tf.config.list_physical_devices('GPU')\n"  # the devices start: without a GPU, cuInit fails
             "print(int(tf.reduce_sum(tf.ones(3))))\n"
@@ -718,7 +722,7 @@ def test_training_figures_have_whole_epochs_and_nothing_cut_off(tmp_path, monkey
 
 
 def test_detection_help_says_what_the_readme_says():
-    from facemask.pipeline import DEFAULT_CONFIDENCES
+    from facemask.detectors import DEFAULT_CONFIDENCES
 
     image = " ".join(run("detect_mask_image.py", "--help").stdout.split())
     for name, confidence in DEFAULT_CONFIDENCES.items():

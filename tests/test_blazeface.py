@@ -6,8 +6,8 @@ import pytest
 from conftest import face_photo, with_drawn_mask
 
 from facemask import UserError
-from facemask.blazeface import MODELS, BlazeFace, decode, decode_keypoints, model_folders, ssd_anchors
 from facemask.boxes import non_maximum_suppression
+from facemask.detectors.blazeface import MODELS, BlazeFace, decode, decode_keypoints, model_folders, ssd_anchors
 
 FACE_CENTRE = (255, 260)  # of grace_hopper.jpg (512×600)
 

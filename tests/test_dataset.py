@@ -7,7 +7,8 @@ import pytest
 from sklearn.model_selection import train_test_split
 
 from facemask import UserError
-from facemask.dataset import augmented_batches, find_images, find_images_in, load_dataset, split
+from facemask.dataset import find_images, find_images_in, load_dataset, split
+from facemask.training.augmentation import augmented_batches
 
 
 def test_loads_every_class_in_sorted_order(mask_dataset):

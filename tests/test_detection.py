@@ -16,8 +16,9 @@ import pytest
 from conftest import ROOT, SHARED, face_photo, needs_shared, with_drawn_mask
 
 from facemask import UserError
-from facemask.face_detector import WEIGHTS_NAME, FaceDetector, find_detector_files
-from facemask.pipeline import DEFAULT_MODEL, FACE_DETECTORS, FaceCropper, MaskDetector, crop_face, large_enough
+from facemask.detectors import FACE_DETECTORS
+from facemask.detectors.caffe_ssd import WEIGHTS_NAME, CaffeSSD, find_detector_files
+from facemask.pipeline import DEFAULT_MODEL, FaceCropper, MaskDetector, crop_face, large_enough
 from facemask.runtime import Classifier
 
 FACE_CENTRE = (255, 260)  # of grace_hopper.jpg (512×600)
@@ -36,7 +37,7 @@ def detector():
 @pytest.mark.parametrize("masked", [False, True])
 def test_the_ssd_finds_the_face(masked):
     photo = with_drawn_mask(face_photo()) if masked else face_photo()
-    boxes, confidences = FaceDetector().detect(photo)
+    boxes, confidences = CaffeSSD().detect(photo)
     assert len(boxes) >= 1 and confidences[0] > 0.5
     x1, y1, x2, y2 = boxes[0]
     assert x1 < FACE_CENTRE[0] < x2 and y1 < FACE_CENTRE[1] < y2
@@ -237,8 +238,8 @@ def test_detector_weights_with_the_wrong_checksum(tmp_path):
 
 
 def test_a_three_class_model_just_works(tmp_path):
-    from facemask.model import build_model
     from facemask.runtime import export_tflite, labels_path
+    from facemask.training.model import build_model
 
     model, _, _ = build_model(3, base_weights="none")
     model.save(tmp_path / "three.keras")

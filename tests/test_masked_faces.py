@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from conftest import ROOT, face_photo
 
-from facemask.face_landmarks import NO_FACE, TOO_SMALL, FaceMesh, yaw
-from facemask.mask_drawing import FACE_OVAL, STYLES, WORN, draw_mask, soft_alpha, visible_share
-from facemask.masked_faces import RECORD, make_masked_faces, summary
+from facemask.drawn_masks.face_landmarks import NO_FACE, TOO_SMALL, FaceMesh, yaw
+from facemask.drawn_masks.mask_drawing import FACE_OVAL, STYLES, WORN, draw_mask, soft_alpha, visible_share
+from facemask.drawn_masks.masked_faces import RECORD, make_masked_faces, summary
 
 NOSE_TIP, NOSE_TIP_UPPER = 1, 4
 UPPER_LIP, MOUTH_CENTRE, LOWER_LIP = 0, 13, 17
@@ -227,7 +227,7 @@ def test_a_failed_run_leaves_the_earlier_output(photo_folder, tmp_path, monkeypa
     def broken(*arguments):
         raise RuntimeError("the disk broke")
 
-    monkeypatch.setattr("facemask.masked_faces.draw_mask", broken)
+    monkeypatch.setattr("facemask.drawn_masks.masked_faces.draw_mask", broken)
     with pytest.raises(RuntimeError):
         make_masked_faces(photo_folder, output, seed=1, force=True)
     assert {path: path.read_bytes() for path in output.rglob("*") if path.is_file()} == before

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from facemask.merged_detector import SUPPORT_FLOOR, MergedDetector, from_common_scale, to_common_scale, vote
+from facemask.detectors.merged import SUPPORT_FLOOR, MergedDetector, from_common_scale, to_common_scale, vote
 
 
 class Fixed:

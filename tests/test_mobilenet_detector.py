@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from facemask import UserError
-from facemask.mobilenet_detector import (
+from facemask.detectors.mobilenet import (
     MobileNetDetector, decode, encode, faces_from_outputs, grid_sizes, input_shape, make_anchors)
 
 

@@ -10,7 +10,7 @@ from conftest import ROOT, face_photo, with_drawn_mask
 from test_evaluate import write_voc
 
 from facemask.dataset import load_dataset, split
-from facemask.scene_faces import cut_face, cuts_per_class
+from facemask.training.scene_faces import cut_face, cuts_per_class
 
 
 def run(*args):

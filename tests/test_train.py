@@ -1,5 +1,6 @@
 """Real training runs on tiny data made in the test (random base weights, so no download and no ../shared); most
 with --recipe tutorial, the quick one, as the shipped recipe fine-tunes the base on images."""
+import hashlib
 import io
 import json
 import os
@@ -15,11 +16,11 @@ import zipfile
 import h5py
 import numpy as np
 import pytest
-from conftest import IMAGENET_WEIGHTS, ROOT, needs_shared
+from conftest import IMAGENET_WEIGHTS, ROOT
 
 from facemask import UserError
 from facemask.files import staged_outputs
-from facemask.train import TrainingOptions, train
+from facemask.training.classifier import TrainingOptions, train
 
 SCRIPT = str(ROOT / "train_mask_detector.py")
 
@@ -161,16 +162,28 @@ def test_an_output_folder_that_cannot_be_made_is_reported_before_training(mask_d
     assert "Traceback" not in result.stderr and "Epoch" not in result.stdout
 
 
-def test_imagenet_weights_offline_says_what_to_do(mask_dataset, tmp_path):
-    # Keras downloads through urllib, which honours https_proxy: a closed local port makes the download fail
-    # here exactly as it fails on a machine without internet.
-    closed_port = {"https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
-                   "KERAS_HOME": str(tmp_path / "keras_home")}
-    result = run_script("--dataset", mask_dataset, "--output", tmp_path / "models", env=closed_port)
-    assert result.returncode == 2
-    last_line = result.stderr.strip().splitlines()[-1]
-    assert "ImageNet weights" in last_line and "--base-weights" in last_line
-    assert not (tmp_path / "models" / "mask_detector.keras").exists()
+def test_training_offline_starts_from_the_shipped_imagenet_weights(mask_dataset, tmp_path):
+    # An empty Keras cache, and https_proxy at a closed local port: a download fails as on a machine without
+    # internet (Keras downloads through urllib, which honours it)
+    offline = {"https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
+               "KERAS_HOME": str(tmp_path / "keras_home")}
+    result = run_script("--dataset", mask_dataset, "--output", tmp_path / "models", "--recipe", "tutorial",
+                        "--epochs", 1, env=offline)
+    assert result.returncode == 0, result.stderr[-2000:]
+    import keras
+
+    model = keras.saving.load_model(tmp_path / "models" / "mask_detector.keras")
+    base = next(layer for layer in model.layers if isinstance(layer, keras.Model) and layer.name != "head")
+    with h5py.File(IMAGENET_WEIGHTS) as weights:  # the tutorial recipe keeps the base frozen
+        stored = weights["Conv1"]["Conv1"]["kernel:0"][()]
+    np.testing.assert_array_equal(base.get_layer("Conv1").kernel.numpy(), stored)
+
+
+def test_the_shipped_imagenet_weights_are_the_file_their_readme_names():
+    readme = (IMAGENET_WEIGHTS.parent / "README.md").read_text()
+    digest = hashlib.sha256(IMAGENET_WEIGHTS.read_bytes()).hexdigest()
+    assert IMAGENET_WEIGHTS.name in readme and digest in readme.replace("\n", "")
+    assert (IMAGENET_WEIGHTS.parent / "LICENSE").read_text().lstrip().startswith("Apache License")
 
 
 def test_a_base_weights_file_that_is_not_mobilenet(mask_dataset, tmp_path):
@@ -180,9 +193,8 @@ def test_a_base_weights_file_that_is_not_mobilenet(mask_dataset, tmp_path):
         train(TrainingOptions(dataset=mask_dataset, output=tmp_path / "models", base_weights=str(wrong)))
 
 
-@needs_shared
 def test_local_imagenet_weights_are_loaded():
-    from facemask.model import load_base
+    from facemask.training.model import load_base
 
     base = load_base(str(IMAGENET_WEIGHTS))
     with h5py.File(IMAGENET_WEIGHTS) as weights:

@@ -3,7 +3,7 @@ anchors, the loss, and the training loop.
 
 The network is ImageNet's MobileNetV2 (the classifier's base) with a small feature pyramid on its stride-8, 16 and
 32 features, two more levels below them, and one head shared by all five levels that gives, for each anchor of
-mobilenet_detector.py, a face logit and four box offsets. The backbone's first blocks stay frozen, and its batch
+detectors/mobilenet.py, a face logit and four box offsets. The backbone's first blocks stay frozen, and its batch
 norm in inference mode, as the batches are small.
 """
 import json
@@ -21,10 +21,10 @@ import numpy as np
 from tqdm import tqdm
 
 from facemask.boxes import overlaps
+from facemask.detectors.mobilenet import MODEL_NAME, SCALES, encode, input_scale, make_anchors
 from facemask.files import check_output, refuse_to_replace, staged_outputs
-from facemask.mobilenet_detector import MODEL_NAME, SCALES, encode, input_scale, make_anchors
 from facemask.report import options_as_json, save_loss_curve
-from facemask.scenes import find_face_boxes, read_scenes, scene_sampler
+from facemask.training.scenes import find_face_boxes, read_scenes, scene_sampler
 
 TAPS = ("block_6_expand_relu", "block_13_expand_relu", "out_relu")  # strides 8, 16, 32
 # Frozen: strides 2 and 4 (generic edges), and blocks 10 to 16, as the shipped detector was trained. Training
@@ -42,7 +42,7 @@ def build_detector(base_weights="imagenet"):
     import keras
     from keras import layers
 
-    from facemask.model import load_base
+    from facemask.training.model import load_base
 
     base = load_base(base_weights, input_shape=(None, None, 3))
     for layer in base.layers:
@@ -250,14 +250,14 @@ def train_detector(options):
     # before the scenes are read, and creating nothing: a failed run leaves no empty output folder behind
     check_output(options.output, "--output", folder=True)
     refuse_to_replace(options.output, MODEL_NAME, options.force)
-    from facemask.model import check_base_weights
+    from facemask.training.model import check_base_weights
 
     check_base_weights(options.base_weights)
     scenes = [scene for folder in options.scenes for scene in read_scenes(Path(folder))]
     train_scenes, val_scenes = split_scenes(scenes, options.val_split, options.seed)
     face_photos, skipped = [], 0
     if options.faces is not None:
-        from facemask.blazeface import BlazeFace
+        from facemask.detectors.blazeface import BlazeFace
 
         face_photos, skipped = find_face_boxes(Path(options.faces), BlazeFace("short"))
         print(f"faces found in {len(face_photos)} face photos; {skipped} skipped (unreadable, or no face found)")
@@ -303,7 +303,7 @@ def train_detector(options):
 def write_detector(output_dir, model, losses, val_scenes, metadata, started):
     """The model (.keras and .tflite), its loss curve and its metadata, with the validation figures of the
     .tflite file as detection runs it, written into output_dir together."""
-    from facemask.mobilenet_detector import MobileNetDetector
+    from facemask.detectors.mobilenet import MobileNetDetector
     from facemask.runtime import to_tflite
 
     with staged_outputs(output_dir) as staging:

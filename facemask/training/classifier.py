@@ -17,12 +17,13 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from facemask.dataset import (SOURCE_LISTS, as_folders, augmented_batches, find_images_in, image_sources,
-                              load_dataset, report_skipped, split)
+from facemask.dataset import (SOURCE_LISTS, as_folders, find_images_in, image_sources, load_dataset, report_skipped,
+                              split)
 from facemask.files import check_output, refuse_to_replace, staged_outputs
 from facemask.images import IMAGE_SIZE
 from facemask.pipeline import FaceCropper
 from facemask.report import classification_summary, options_as_json, save_confusion_matrix, save_training_curves
+from facemask.training.augmentation import augmented_batches
 
 MODEL_NAME = "mask_detector"
 # What --recipe sets, unless the flags are given: the shipped model's (models/README.md), or the tutorials' head on
@@ -86,7 +87,7 @@ def early_stopping(patience):
 def train_phase(name, model, strategy, train, validation, epochs, patience, checkpoints=None):
     """Train `model` until early stopping or the last epoch; returns its history. With checkpoints, saves each
     epoch and resumes where a killed run stopped."""
-    from facemask.distribute import fit
+    from facemask.training.distribute import fit
 
     with strategy.scope():
         model.optimizer.build(model.trainable_variables)  # before a checkpoint restores the optimizer's state
@@ -122,7 +123,7 @@ def train(options):
         image_sources(folder)
     check_output(options.output, "--output", folder=True)
     refuse_to_replace(options.output, f"{MODEL_NAME}.keras", options.force)
-    from facemask.model import check_base_weights
+    from facemask.training.model import check_base_weights
 
     check_base_weights(options.base_weights)
     print(f"recipe {options.recipe}: --grid {options.grid} {'--' if options.align_faces else '--no-'}align-faces "
@@ -142,10 +143,10 @@ def train(options):
     import keras
     import tensorflow as tf
 
-    from facemask.checkpoints import Checkpoints
-    from facemask.distribute import batches, is_chief, make_strategy
-    from facemask.model import build_model, unfreeze_top
     from facemask.runtime import TFLiteRunner, to_tflite
+    from facemask.training.checkpoints import Checkpoints
+    from facemask.training.distribute import batches, is_chief, make_strategy
+    from facemask.training.model import build_model, unfreeze_top
 
     strategy = make_strategy(options.strategy)
     chief = is_chief(strategy)

@@ -19,33 +19,33 @@ from facemask.images import IMAGE_SIZE
 # --grid: how the base's 7×7 features are pooled, into one average or a 3×3 grid of overlapping windows
 POOLING = {1: {"pool_size": (7, 7)}, 3: {"pool_size": (3, 3), "strides": (2, 2)}}
 IMAGENET_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"  # what MobileNetV2 loads
+# The same file, shipped, so that training needs no internet (models/imagenet/README.md)
+SHIPPED_IMAGENET = Path(__file__).resolve().parents[2] / "models" / "imagenet" / IMAGENET_FILE
 
 
 def check_base_weights(base_weights):
-    """Make sure that the base's weights can be had, before the slow work starts: a --base-weights file exists;
-    ImageNet's are in Keras' cache (~/.keras/models/, or $KERAS_HOME/models/), downloaded there now if need be."""
+    """What MobileNetV2 is given for --base-weights, checked before the slow work starts: `imagenet` is Keras' own
+    loading when its cache (~/.keras/models/, or $KERAS_HOME/models/) holds the file, else the shipped copy, so
+    that nothing is downloaded; `none` is random weights; a path must be a file."""
     if base_weights == "none":
-        return
+        return None
     if base_weights != "imagenet":
         if not Path(base_weights).is_file():
             raise UserError(f"--base-weights file not found: {base_weights}")
-        return
-    from keras.src.applications.mobilenet_v2 import BASE_WEIGHT_PATH  # where keras.applications downloads from
-
-    try:
-        keras.utils.get_file(IMAGENET_FILE, BASE_WEIGHT_PATH + IMAGENET_FILE, cache_subdir="models")
-    except Exception:  # Keras raises a bare Exception for a failed download
-        cache = Path(os.environ.get("KERAS_HOME", "~/.keras")) / "models"
-        raise UserError(f"cannot download the MobileNetV2 ImageNet weights (no internet?), and they are not in "
-                        f"{cache}: pass --base-weights PATH to a local copy of {IMAGENET_FILE}, or --base-weights "
-                        "none") from None
+        return base_weights
+    cache = Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser() / "models"
+    if (cache / IMAGENET_FILE).is_file():
+        return "imagenet"
+    if not SHIPPED_IMAGENET.is_file():
+        raise UserError(f"the MobileNetV2 ImageNet weights are neither in {cache} nor at {SHIPPED_IMAGENET}: pass "
+                        f"--base-weights PATH to a copy of {IMAGENET_FILE}, or --base-weights none")
+    return str(SHIPPED_IMAGENET)
 
 
 def load_base(base_weights="imagenet", input_shape=(IMAGE_SIZE, IMAGE_SIZE, 3)):
-    """MobileNetV2 without its top: `imagenet` (Keras' download), `none` (random), or a local .h5 file.
-    `input_shape` (None, None, 3) makes it take images of any size, as a detector's backbone."""
-    check_base_weights(base_weights)
-    weights = None if base_weights == "none" else base_weights
+    """MobileNetV2 without its top, with the weights check_base_weights finds: ImageNet's, random (`none`), or a
+    local .h5 file. `input_shape` (None, None, 3) makes it take images of any size, as a detector's backbone."""
+    weights = check_base_weights(base_weights)
     try:
         return keras.applications.MobileNetV2(input_shape=input_shape, include_top=False, weights=weights)
     except Exception as error:

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from facemask import UserError
-from facemask.blazeface import PACKAGE, BlazeFace, find_model
+from facemask.detectors.blazeface import PACKAGE, BlazeFace, find_model
 from facemask.runtime import load_interpreter
 
 MODEL_FILE = "face_landmark.tflite"

