@@ -68,7 +68,7 @@ def main():
             same &= (faces_of(run / "one" / "results.jsonl") == faces_of(run / "two" / "results.jsonl")
                      == {str(photos[int(Path(link).stem)]): faces for link, faces in by_link.items()})
     few, many = sorted(seconds)
-    print(f"{many} photos of {SHARED / 'data' / 'faces'} (and {few} of them), each way from the command to its end:")
+    print(f"{many} photos of ../shared/data/faces (and {few} of them), each way from the command to its end:")
     for index, name in enumerate(ways):
         rate = (many - few) / (seconds[many][index] - seconds[few][index])
         start_up = seconds[few][index] - few / rate
