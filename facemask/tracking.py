@@ -8,6 +8,7 @@ At the end, each person's label over the whole track is the class of the highest
 
 The faces need not be detected on every frame (see video.follow_people): on a frame not detected, each person is
 placed between their boxes in the detected frames before and after it, with the label they had before.
+At a cut to a new shot (see scene_cuts) the tracks end: whoever is in view after it is a new person.
 """
 import csv
 import io
@@ -75,8 +76,9 @@ class PeopleTracker:
         self.frame_index = 0  # of the next frame added
         self.last = None  # (index, faces) of the last detected frame, not decided yet
         self.steady = False  # whether the last two detected frames were still (see _still)
+        self.numbered = 0  # people numbered before the last cut: the tracker numbers from 0 again after one
 
-    def add(self, faces, frame=None):
+    def add(self, faces, frame=None, new_shot=False):
         """Add the next frame: its faces, or None when it was not detected. Returns the faces of the frames decided
         now, oldest first: a list of faces per frame, each face with "track_id" (the person's number from 1; None
         for a face never confirmed as a person), "person_label" and "person_confidence" (the label over the
@@ -84,13 +86,22 @@ class PeopleTracker:
 
         A frame is decided once the next detected frame is added (or at `finish`): a track is confirmed on its
         second detection, and then numbered from its first; and in the frames between two detected frames, each
-        person's box is drawn between their boxes in the two. With `keep_snapshots`, `frame` is the BGR frame."""
+        person's box is drawn between their boxes in the two. With `keep_snapshots`, `frame` is the BGR frame.
+        `new_shot`: the frame starts a new shot, and must be detected; the frames before it hold their last faces."""
         index = self.frame_index
         self.frame_index += 1
+        decided = []
+        if new_shot:
+            if faces is None:
+                raise ValueError("a frame that starts a new shot must be detected")
+            decided = self._decide(index)
+            self.last, self.steady = None, False
+            self.tracker.reset()
+            self.numbered = max(self.people, default=0)
         if faces is None:
-            return []
+            return decided
         faces = self._track(faces, index, frame)
-        decided = self._decide(index, {face["track_id"]: face["box"] for face in faces if face["track_id"]})
+        decided += self._decide(index, {face["track_id"]: face["box"] for face in faces if face["track_id"]})
         self.steady = self.last is not None and self._still(self.last, (index, faces))
         self.last = (index, faces)
         return decided
@@ -125,7 +136,8 @@ class PeopleTracker:
         # In seconds of the video: the Kalman filter and the lost tracks' time run on across frames not detected
         tracked = self.tracker.update(detections, timestamp=index / self.frame_rate)
         indices = tracked.data.get("index", [])  # an empty frame comes back without it
-        track_of = {int(face): int(track) + 1 for face, track in zip(indices, tracked.tracker_id) if track >= 0}
+        track_of = {int(face): self.numbered + int(track) + 1
+                    for face, track in zip(indices, tracked.tracker_id) if track >= 0}
         if self.last is not None:
             last_index, last_faces = self.last
             for face, track_id in track_of.items():

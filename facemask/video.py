@@ -28,6 +28,7 @@ from facemask.drawing import draw_faces, draw_fps
 from facemask.files import (check_output, move_into_place, reported_as_user_error, staged_outputs, temporary_path,
                             write_atomically)
 from facemask.pipeline import FACE_MARGIN, VIDEO_DETECTOR, VIDEO_INPUT_SIZE, count_labels, video_detector
+from facemask.scene_cuts import is_cut, signature
 from facemask.tracking import PeopleTracker, people_file, people_plot, snapshots
 
 QUIT_KEYS = {ord("q"), 27}  # q and Esc
@@ -180,8 +181,8 @@ def has_display():
 
 
 def detect_in_order(detectors, frames, wanted=None):
-    """Yield (frame, faces) for each frame, in order: the faces of the frames that `wanted(index)` says to detect
-    (default: all), and None for the others. Two frames are detected at a time, on two detectors if given two.
+    """Yield (frame, faces) for each frame, in order: the faces of the frames that `wanted(index, frame)` says to
+    detect (default: all), and None for the others. Two frames are detected at a time, on two detectors if given two.
     `wanted` is asked about a frame once every frame before it is yielded but the last one detected and those
     after it: so what it decides depends on the video alone, not on the detectors or on which finished first."""
     idle = queue.SimpleQueue()
@@ -204,7 +205,7 @@ def detect_in_order(detectors, frames, wanted=None):
         for index, frame in enumerate(frames):
             while sum(faces is not None for _, faces in waiting) == IN_FLIGHT:
                 yield result(waiting)
-            detected = wanted is None or wanted(index)
+            detected = wanted is None or wanted(index, frame)
             waiting.append((frame, pool.submit(detect, frame) if detected else None))
         while waiting:
             yield result(waiting)
@@ -214,20 +215,24 @@ def follow_people(detectors, frames, tracker, every=None):
     """Yield (frame, faces) for each frame, in order, the faces with their people (see PeopleTracker.add). While
     the scene is steady (PeopleTracker.steady) the detectors run on every `every`-th frame (default: once in
     DETECT_SECONDS at the tracker's frame rate) and the tracker places the people in the frames between; else on
-    every frame. A frame comes out once the next detected one is in."""
+    every frame. The first frame of a new shot (scene_cuts) is always detected, and its people are new. A frame
+    comes out once the next detected one is in."""
     every = every or detect_every(tracker.frame_rate)
-    last = -every
+    last, previous, new_shots = -every, None, set()
 
-    def wanted(index):
-        nonlocal last
-        if index - last >= (every if tracker.steady else 1):
+    def wanted(index, frame):
+        nonlocal last, previous
+        shown, previous = previous, signature(frame)
+        if shown is not None and is_cut(shown, previous):
+            new_shots.add(index)
+        if index in new_shots or index - last >= (every if tracker.steady else 1):
             last = index
         return last == index
 
     waiting = deque()
-    for frame, faces in detect_in_order(detectors, frames, wanted):
+    for index, (frame, faces) in enumerate(detect_in_order(detectors, frames, wanted)):
         waiting.append(frame)
-        for decided in tracker.add(faces, frame):
+        for decided in tracker.add(faces, frame, new_shot=index in new_shots):
             yield waiting.popleft(), decided
     for decided in tracker.finish():
         yield waiting.popleft(), decided

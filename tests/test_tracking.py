@@ -100,6 +100,25 @@ def test_two_faces_crossing_keep_their_ids():
     assert tracker.counts() == {"with_mask": 1, "without_mask": 1}
 
 
+def test_after_a_cut_to_a_new_shot_whoever_is_in_view_is_a_new_person():
+    tracker = PeopleTracker(NAMES, frame_rate=15)
+    decided = []
+    for index in range(6):
+        decided += tracker.add([face(100 + 2 * index, 50)] if index % 2 == 0 else None)
+    # a cut on frame 6: someone unmasked stands where the masked person stood
+    decided += tracker.add([face(112, 50, "without_mask")], new_shot=True)
+    for index in range(7, 10):
+        decided += tracker.add([face(112, 50, "without_mask")])
+    decided += tracker.finish()
+    assert len(decided) == 10
+    assert [faces[0]["track_id"] for faces in decided] == [1] * 6 + [2] * 4
+    assert decided[5][0]["box"] == decided[4][0]["box"]  # held up to the cut, not drawn towards the new face
+    assert [faces[0]["person_label"] for faces in decided[6:]] == ["without_mask"] * 4
+    assert tracker.counts() == {"with_mask": 1, "without_mask": 1}
+    with pytest.raises(ValueError):
+        tracker.add(None, new_shot=True)
+
+
 def test_the_window_is_about_the_label_seconds():
     assert PeopleTracker(NAMES, frame_rate=30).window == round(LABEL_SECONDS * 30)
     assert PeopleTracker(NAMES, frame_rate=1).window == 1
@@ -220,6 +239,26 @@ def test_a_masked_walk_then_an_unmasked_one_are_two_people_in_the_people_file(tm
     assert [person["label"] for person in people] == ["with_mask", "without_mask"]
     assert "people 2 (1 mask, 1 no mask)" in result.stdout
     assert sorted(path.name for path in (tmp_path / "unmasked").iterdir()) == [f"person_{people[1]['person']}.png"]
+
+
+def test_a_cut_to_someone_else_standing_in_the_same_place_counts_two_people(tmp_path):
+    video = tmp_path / "cut.mp4"
+    photo = cv2.resize(face_photo(), (200, 235))
+    masked = cv2.resize(with_drawn_mask(face_photo()), (200, 235))
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (640, 360))
+    for index in range(40):  # a masked face, then a cut to another room where an unmasked face stands in its place
+        frame = np.full((360, 640, 3), 90 if index < 20 else (40, 140, 200), np.uint8)
+        frame[60:295, 220:420] = masked if index < 20 else photo
+        writer.write(frame)
+    writer.release()
+    result = run_video("--input", video, "--json-lines", tmp_path / "faces.jsonl")
+    assert result.returncode == 0, result.stderr
+    frames = [json.loads(line)["faces"] for line in (tmp_path / "faces.jsonl").read_text().splitlines()]
+    assert len(frames) == 40 and all(len(faces) == 1 for faces in frames)
+    before, after = ({faces[0]["track_id"] for faces in half} for half in (frames[:20], frames[20:]))
+    assert len(before) == 1 and len(after) == 1 and before != after
+    assert {faces[0]["person_label"] for faces in frames[20:]} == {"without_mask"}  # from the cut's first frame
+    assert "people 2 (1 mask, 1 no mask)" in result.stdout
 
 
 @pytest.mark.parametrize("flag, name, message", [("--people", "people.txt", "end it in .csv or .json"),
