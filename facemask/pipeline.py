@@ -66,13 +66,22 @@ class MaskDetector:
         self.classifier(np.zeros((1, size, size, 3), np.uint8))
 
     def __call__(self, frame):
+        return self.classify(frame, self.find_faces(frame))
+
+    def find_faces(self, frame):
+        """The frame's faces, large enough to classify, not classified yet: {"box", "face_confidence"} each."""
         boxes, face_confidences = large_enough(*self.face_detector.detect(frame, self.confidence))
-        faces = [prepare_face(crop_face(frame, box, self.margin), self.classifier.input_size) for box in boxes]
-        probabilities = self.classifier(np.array(faces))
+        return [{"box": box.tolist(), "face_confidence": round(float(face_confidence), 6)}
+                for box, face_confidence in zip(boxes, face_confidences)]
+
+    def classify(self, frame, faces):
+        """The faces found in the frame, each with its "label" and "confidence"."""
+        crops = [prepare_face(crop_face(frame, face["box"], self.margin), self.classifier.input_size)
+                 for face in faces]
+        probabilities = self.classifier(np.array(crops))
         names = self.classifier.class_names
-        return [{"box": box.tolist(), "label": names[p.argmax()], "confidence": round(float(p.max()), 6),
-                 "face_confidence": round(float(face_confidence), 6)}
-                for box, face_confidence, p in zip(boxes, face_confidences, probabilities)]
+        return [{"box": face["box"], "label": names[p.argmax()], "confidence": round(float(p.max()), 6),
+                 "face_confidence": face["face_confidence"]} for face, p in zip(faces, probabilities)]
 
 
 def count_labels(faces, class_names):

@@ -5,6 +5,8 @@ and what is written about them: the people file, the snapshots of the unmasked, 
 A person's label is the class whose probability, averaged over the person's last LABEL_SECONDS of classified frames,
 is the highest: one odd frame does not flip it, and a mask taken off shows once it has been off for half that window.
 At the end, each person's label over the whole track is the class of the highest mean probability.
+A person the classifier is sure of is classified only once in half that window (see SETTLED), so a crowd costs the
+classifier a fraction of its faces.
 
 The faces need not be detected on every frame (see video.follow_people): on a frame not detected, each person is
 placed between their boxes in the detected frames before and after it, with the label they had before.
@@ -22,6 +24,10 @@ import numpy as np
 from facemask.boxes import overlaps
 
 LABEL_SECONDS = 0.4  # the window of frames a person's label is decided over
+# A person whose label is settled (its probability over their recent frames at least SETTLED, from MIN_CLASSIFIED
+# classified faces) is classified again only once in half the window: a mask taken off still shows within it, and
+# a crowd costs the classifier a fraction of its faces.
+SETTLED, MIN_CLASSIFIED = 0.9, 3
 # A scene is steady while its people move or grow by less than their own size in a second: then a box drawn
 # between two detections DETECT_SECONDS apart (see video.py) stays within about a tenth of its size of the face.
 STEADY_SPEED = 1.0
@@ -42,6 +48,8 @@ class Person:
     last_frame: int = 0
     frames: int = 0  # frames the person was in, detected or placed between detections
     classified: int = 0  # frames the person's face was classified in
+    last_classified: int = -1  # the last such frame
+    last_face: tuple = None  # the label and confidence of the face then
     probability_sum: np.ndarray = None
     recent: deque = field(default_factory=deque)  # (frame, class probabilities) of the last LABEL_SECONDS
     snapshot: np.ndarray = None  # the clearest crop of the face: the largest, scaled by the detector's confidence
@@ -78,7 +86,7 @@ class PeopleTracker:
         self.steady = False  # whether the last two detected frames were still (see _still)
         self.numbered = 0  # people numbered before the last cut: the tracker numbers from 0 again after one
 
-    def add(self, faces, frame=None, new_shot=False):
+    def add(self, faces, frame=None, new_shot=False, classify=None):
         """Add the next frame: its faces, or None when it was not detected. Returns the faces of the frames decided
         now, oldest first: a list of faces per frame, each face with "track_id" (the person's number from 1; None
         for a face never confirmed as a person), "person_label" and "person_confidence" (the label over the
@@ -87,7 +95,12 @@ class PeopleTracker:
         A frame is decided once the next detected frame is added (or at `finish`): a track is confirmed on its
         second detection, and then numbered from its first; and in the frames between two detected frames, each
         person's box is drawn between their boxes in the two. With `keep_snapshots`, `frame` is the BGR frame.
-        `new_shot`: the frame starts a new shot, and must be detected; the frames before it hold their last faces."""
+        `new_shot`: the frame starts a new shot, and must be detected; the frames before it hold their last faces.
+
+        With `classify`, the faces come found but not classified, and `classify(faces)` returns them classified
+        (see MaskDetector.classify): it is asked only for the faces of people whose label is not settled, or was
+        last checked half a window ago, and of faces without a person. Another face keeps the label and confidence
+        its person's face had when last classified."""
         index = self.frame_index
         self.frame_index += 1
         decided = []
@@ -100,7 +113,7 @@ class PeopleTracker:
             self.numbered = max(self.people, default=0)
         if faces is None:
             return decided
-        faces = self._track(faces, index, frame)
+        faces = self._track(faces, index, frame, classify)
         decided += self._decide(index, {face["track_id"]: face["box"] for face in faces if face["track_id"]})
         self.steady = self.last is not None and self._still(self.last, (index, faces))
         self.last = (index, faces)
@@ -127,9 +140,9 @@ class PeopleTracker:
         self.last = None
         return decided
 
-    def _track(self, faces, index, frame):
-        """The faces of a detected frame with their people; a person confirmed now also gets the face they were
-        first seen with, in the last detected frame."""
+    def _track(self, faces, index, frame, classify=None):
+        """The faces of a detected frame with their people, classified when `classify` is given and they need it;
+        a person confirmed now also gets the face they were first seen with, in the last detected frame."""
         detections = self.detections(xyxy=np.array([face["box"] for face in faces], float).reshape(-1, 4),
                                    confidence=np.array([face["face_confidence"] for face in faces], float),
                                    data={"index": np.arange(len(faces))})
@@ -143,11 +156,22 @@ class PeopleTracker:
             for face, track_id in track_of.items():
                 if track_id not in self.people:
                     self._number_first_sight(track_id, faces[face]["box"], last_faces, last_index)
+        classified = set(range(len(faces)))
+        if classify is not None:
+            classified = {number for number in classified if not self._settled(track_of.get(number), index)}
+            faces, chosen = list(faces), sorted(classified)
+            if chosen:
+                for number, face in zip(chosen, classify([faces[number] for number in chosen])):
+                    faces[number] = face
         result = []
         for number, face in enumerate(faces):
+            if number not in classified:
+                label, confidence = self.people[track_of[number]].last_face
+                face = {**face, "label": label, "confidence": confidence}
             face = {**face, "track_id": None, "person_label": face["label"], "person_confidence": face["confidence"]}
             if number in track_of:
-                face.update(self._see(track_of[number], probabilities(face, self.class_names), index))
+                probability = probabilities(face, self.class_names) if number in classified else None
+                face.update(self._see(track_of[number], probability, index))
                 if self.keep_snapshots and frame is not None:
                     self._keep_snapshot(self.people[face["track_id"]], face, frame)
             result.append(face)
@@ -196,17 +220,30 @@ class PeopleTracker:
         if score > person.snapshot_score:
             person.snapshot, person.snapshot_score = frame[max(0, y1):y2, max(0, x1):x2].copy(), score
 
+    def _settled(self, track_id, index):
+        """Whether the face of person `track_id` (None: no person) may go unclassified on frame `index`."""
+        person = self.people.get(track_id)
+        if person is None or person.classified < MIN_CLASSIFIED:
+            return False
+        recent = np.mean([p for _, p in person.recent], axis=0)
+        return recent.max() >= SETTLED and index - person.last_classified < max(1, self.window // 2)
+
     def _see(self, track_id, probability, index):
+        """Person `track_id` seen on frame `index`, their face's class `probability` (None: not classified); their
+        label over their recent frames."""
         person = self.people.get(track_id)
         if person is None:
             person = self.people[track_id] = Person(track_id, index, probability_sum=np.zeros(len(self.class_names)))
         person.last_frame = index
         person.frames += 1
-        person.classified += 1
-        person.probability_sum += probability
-        person.recent.append((index, probability))
-        while person.recent[0][0] <= index - self.window:  # the oldest falls out past the window
-            person.recent.popleft()
+        if probability is not None:
+            person.classified += 1
+            person.last_classified = index
+            person.last_face = self.class_names[int(probability.argmax())], round(float(probability.max()), 6)
+            person.probability_sum += probability
+            person.recent.append((index, probability))
+            while person.recent[0][0] <= index - self.window:  # the oldest falls out past the window
+                person.recent.popleft()
         recent = np.mean([p for _, p in person.recent], axis=0)
         return {"track_id": track_id, "person_label": self.class_names[int(recent.argmax())],
                 "person_confidence": round(float(recent.max()), 6)}

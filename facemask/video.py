@@ -18,6 +18,7 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -182,7 +183,8 @@ def has_display():
 
 def detect_in_order(detectors, frames, wanted=None):
     """Yield (frame, faces) for each frame, in order: the faces of the frames that `wanted(index, frame)` says to
-    detect (default: all), and None for the others. Two frames are detected at a time, on two detectors if given two.
+    detect (default: all), and None for the others; `detectors` are callables, frame → faces. Two frames are
+    detected at a time, on two detectors if given two.
     `wanted` is asked about a frame once every frame before it is yielded but the last one detected and those
     after it: so what it decides depends on the video alone, not on the detectors or on which finished first."""
     idle = queue.SimpleQueue()
@@ -213,10 +215,14 @@ def detect_in_order(detectors, frames, wanted=None):
 
 def follow_people(detectors, frames, tracker, every=None):
     """Yield (frame, faces) for each frame, in order, the faces with their people (see PeopleTracker.add). While
-    the scene is steady (PeopleTracker.steady) the detectors run on every `every`-th frame (default: once in
-    DETECT_SECONDS at the tracker's frame rate) and the tracker places the people in the frames between; else on
+    the scene is steady (PeopleTracker.steady) the detectors find faces on every `every`-th frame (default: once
+    in DETECT_SECONDS at the tracker's frame rate) and the tracker places the people in the frames between; else on
     every frame. The first frame of a new shot (scene_cuts) is always detected, and its people are new. A frame
-    comes out once the next detected one is in."""
+    comes out once the next detected one is in.
+
+    The faces are found two frames at a time, each by its detector, and classified in this thread, by the first
+    detector's classifier, which no other thread uses: only those the tracker asks for, the people it is not sure
+    of yet or has not checked lately."""
     every = every or detect_every(tracker.frame_rate)
     last, previous, new_shots = -every, None, set()
 
@@ -230,9 +236,10 @@ def follow_people(detectors, frames, tracker, every=None):
         return last == index
 
     waiting = deque()
-    for index, (frame, faces) in enumerate(detect_in_order(detectors, frames, wanted)):
+    finders = [detector.find_faces for detector in detectors]
+    for index, (frame, faces) in enumerate(detect_in_order(finders, frames, wanted)):
         waiting.append(frame)
-        for decided in tracker.add(faces, frame, new_shot=index in new_shots):
+        for decided in tracker.add(faces, frame, index in new_shots, partial(detectors[0].classify, frame)):
             yield waiting.popleft(), decided
     for decided in tracker.finish():
         yield waiting.popleft(), decided
