@@ -5,8 +5,7 @@ and what is written about them: the people file, the snapshots of the unmasked, 
 A person's label is the class whose probability, averaged over the person's last LABEL_SECONDS of classified frames,
 is the highest: one odd frame does not flip it, and a mask taken off shows once it has been off for half that window.
 At the end, each person's label over the whole track is the class of the highest mean probability.
-A person the classifier is sure of is classified only once in half that window (see SETTLED), so a crowd costs the
-classifier a fraction of its faces.
+After their first few faces, a person is classified only once in half that window (see MIN_CLASSIFIED).
 
 The faces need not be detected on every frame (see video.follow_people): on a frame not detected, each person is
 placed between their boxes in the detected frames before and after it, with the label they had before.
@@ -24,10 +23,10 @@ import numpy as np
 from facemask.boxes import overlaps
 
 LABEL_SECONDS = 0.4  # the window of frames a person's label is decided over
-# A person whose label is settled (its probability over their recent frames at least SETTLED, from MIN_CLASSIFIED
-# classified faces) is classified again only once in half the window: a mask taken off still shows within it, and
-# a crowd costs the classifier a fraction of its faces.
-SETTLED, MIN_CLASSIFIED = 0.9, 3
+# After their first MIN_CLASSIFIED classified faces, a person is classified again once in half the window: two looks
+# a window still show a mask taken off within it, and the frames between, of the same face a fraction of a second
+# apart, would add little evidence at a crowd's cost.
+MIN_CLASSIFIED = 3
 # A scene is steady while its people move or grow by less than their own size in a second: then a box drawn
 # between two detections DETECT_SECONDS apart (see video.py) stays within about a tenth of its size of the face.
 STEADY_SPEED = 1.0
@@ -98,9 +97,9 @@ class PeopleTracker:
         `new_shot`: the frame starts a new shot, and must be detected; the frames before it hold their last faces.
 
         With `classify`, the faces come found but not classified, and `classify(faces)` returns them classified
-        (see MaskDetector.classify): it is asked only for the faces of people whose label is not settled, or was
-        last checked half a window ago, and of faces without a person. Another face keeps the label and confidence
-        its person's face had when last classified."""
+        (see MaskDetector.classify): it is asked only for the faces without a person, of people with fewer than
+        MIN_CLASSIFIED classified faces, and of people last classified half a window ago. Another face keeps the
+        label and confidence its person's face had when last classified."""
         index = self.frame_index
         self.frame_index += 1
         decided = []
@@ -158,7 +157,7 @@ class PeopleTracker:
                     self._number_first_sight(track_id, faces[face]["box"], last_faces, last_index)
         classified = set(range(len(faces)))
         if classify is not None:
-            classified = {number for number in classified if not self._settled(track_of.get(number), index)}
+            classified = {number for number in classified if not self._checked_lately(track_of.get(number), index)}
             faces, chosen = list(faces), sorted(classified)
             if chosen:
                 for number, face in zip(chosen, classify([faces[number] for number in chosen])):
@@ -220,13 +219,11 @@ class PeopleTracker:
         if score > person.snapshot_score:
             person.snapshot, person.snapshot_score = frame[max(0, y1):y2, max(0, x1):x2].copy(), score
 
-    def _settled(self, track_id, index):
+    def _checked_lately(self, track_id, index):
         """Whether the face of person `track_id` (None: no person) may go unclassified on frame `index`."""
         person = self.people.get(track_id)
-        if person is None or person.classified < MIN_CLASSIFIED:
-            return False
-        recent = np.mean([p for _, p in person.recent], axis=0)
-        return recent.max() >= SETTLED and index - person.last_classified < max(1, self.window // 2)
+        return (person is not None and person.classified >= MIN_CLASSIFIED
+                and index - person.last_classified < max(1, self.window // 2))
 
     def _see(self, track_id, probability, index):
         """Person `track_id` seen on frame `index`, their face's class `probability` (None: not classified); their
