@@ -4,10 +4,11 @@ window, a video file and a JSON-lines log.
 Frames are read in a background thread, so capture never waits on inference. From a file every frame is kept,
 in order; from a camera or stream only the newest one, so what is shown stays live.
 
-Frames are then detected two at a time, each by its own single-threaded pipeline: on a 2-core CPU that gets ~50%
-more frames per second than one pipeline using both cores, as networks this small scale poorly across threads.
-Results come back in frame order. While the same people stay in view
-and move slowly, only one frame in DETECT_SECONDS is detected, and the people tracker places them in the others.
+Faces are then found two frames at a time, each by its own single-threaded face detector: on a 2-core CPU that gets
+~50% more frames per second than one pipeline using both cores, as networks this small scale poorly across threads.
+Results come back in frame order, and the loop's own thread classifies the faces the people tracker asks for. While
+the same people stay in view and move slowly, only one frame in DETECT_SECONDS is detected, and the people tracker
+places them in the others.
 """
 import json
 import os
@@ -221,8 +222,7 @@ def follow_people(detectors, frames, tracker, every=None):
     comes out once the next detected one is in.
 
     The faces are found two frames at a time, each by its detector, and classified in this thread, by the first
-    detector's classifier, which no other thread uses: only those the tracker asks for, the people it is not sure
-    of yet or has not checked lately."""
+    detector's classifier, which no other thread uses: only those the tracker asks for (see PeopleTracker.add)."""
     every = every or detect_every(tracker.frame_rate)
     last, previous, new_shots = -every, None, set()
 
