@@ -47,10 +47,8 @@ class Person:
     last_frame: int = 0
     frames: int = 0  # frames the person was in, detected or placed between detections
     classified: int = 0  # frames the person's face was classified in
-    last_classified: int = -1  # the last such frame
-    last_face: tuple = None  # the label and confidence of the face then
     probability_sum: np.ndarray = None
-    recent: deque = field(default_factory=deque)  # (frame, class probabilities) of the last LABEL_SECONDS
+    recent: deque = field(default_factory=deque)  # (frame, class probabilities) of the last LABEL_SECONDS, newest last
     snapshot: np.ndarray = None  # the clearest crop of the face: the largest, scaled by the detector's confidence
     snapshot_score: float = 0.0
 
@@ -164,8 +162,9 @@ class PeopleTracker:
                     faces[number] = face
         result = []
         for number, face in enumerate(faces):
-            if number not in classified:
-                label, confidence = self.people[track_of[number]].last_face
+            if number not in classified:  # the label and confidence of the person's face last classified
+                last = self.people[track_of[number]].recent[-1][1]
+                label, confidence = self.class_names[int(last.argmax())], round(float(last.max()), 6)
                 face = {**face, "label": label, "confidence": confidence}
             face = {**face, "track_id": None, "person_label": face["label"], "person_confidence": face["confidence"]}
             if number in track_of:
@@ -223,7 +222,7 @@ class PeopleTracker:
         """Whether the face of person `track_id` (None: no person) may go unclassified on frame `index`."""
         person = self.people.get(track_id)
         return (person is not None and person.classified >= MIN_CLASSIFIED
-                and index - person.last_classified < max(1, self.window // 2))
+                and index - person.recent[-1][0] < max(1, self.window // 2))
 
     def _see(self, track_id, probability, index):
         """Person `track_id` seen on frame `index`, their face's class `probability` (None: not classified); their
@@ -235,8 +234,6 @@ class PeopleTracker:
         person.frames += 1
         if probability is not None:
             person.classified += 1
-            person.last_classified = index
-            person.last_face = self.class_names[int(probability.argmax())], round(float(probability.max()), 6)
             person.probability_sum += probability
             person.recent.append((index, probability))
             while person.recent[0][0] <= index - self.window:  # the oldest falls out past the window
