@@ -30,9 +30,9 @@ VIDEO_DETECTOR, VIDEO_INPUT_SIZE = DEFAULT_DETECTOR, None
 
 
 def video_detector(model_path=DEFAULT_MODEL, face_dir=None, confidence=None, threads=None, margin=FACE_MARGIN,
-                   face_detector=VIDEO_DETECTOR, input_size=VIDEO_INPUT_SIZE):
+                   face_detector=VIDEO_DETECTOR, input_size=VIDEO_INPUT_SIZE, glance_size=None):
     """A MaskDetector as detect_mask_video.py runs it on each frame it detects."""
-    return MaskDetector(model_path, face_dir, confidence, threads, margin, face_detector, input_size)
+    return MaskDetector(model_path, face_dir, confidence, threads, margin, face_detector, input_size, glance_size)
 
 
 def large_enough(boxes, confidences):
@@ -53,8 +53,11 @@ class MaskDetector:
     """Callable on a BGR frame; returns its faces. `threads` caps the classifier's threads (default: all cores)."""
 
     def __init__(self, model_path=DEFAULT_MODEL, face_dir=None, confidence=None, threads=None, margin=FACE_MARGIN,
-                 face_detector=DEFAULT_DETECTOR, input_size=None):
+                 face_detector=DEFAULT_DETECTOR, input_size=None, glance_size=None):
         self.face_detector = FACE_DETECTORS[face_detector](face_dir, threads, input_size)
+        # A second, cheaper look at a smaller input, for the video frames whose faces are all large (see video.py)
+        self.glance_size = glance_size
+        self.glance_detector = FACE_DETECTORS[face_detector](face_dir, threads, glance_size) if glance_size else None
         self.classifier = Classifier(model_path, threads)
         self.confidence = self.face_detector.default_confidence if confidence is None else confidence
         self.margin = margin
@@ -62,15 +65,18 @@ class MaskDetector:
     def warm_up(self):
         """Run both networks once, so that their one-off set-up does not land on the first real frame."""
         size = self.classifier.input_size
-        self.face_detector.detect(np.zeros((size, size, 3), np.uint8))
+        for face_detector in filter(None, (self.face_detector, self.glance_detector)):
+            face_detector.detect(np.zeros((size, size, 3), np.uint8))
         self.classifier(np.zeros((1, size, size, 3), np.uint8))
 
     def __call__(self, frame):
         return self.classify(frame, self.find_faces(frame))
 
-    def find_faces(self, frame):
-        """The frame's faces, large enough to classify, not classified yet: {"box", "face_confidence"} each."""
-        boxes, face_confidences = large_enough(*self.face_detector.detect(frame, self.confidence))
+    def find_faces(self, frame, look="full"):
+        """The frame's faces, large enough to classify, not classified yet: {"box", "face_confidence"} each.
+        `look`: "full", or "glance" for the glance detector's, if there is one."""
+        face_detector = self.glance_detector if look == "glance" and self.glance_detector else self.face_detector
+        boxes, face_confidences = large_enough(*face_detector.detect(frame, self.confidence))
         return [{"box": box.tolist(), "face_confidence": round(float(face_confidence), 6)}
                 for box, face_confidence in zip(boxes, face_confidences)]
 

@@ -199,22 +199,62 @@ def test_a_steady_walk_is_detected_on_fewer_frames_and_every_frame_comes_out(tmp
     slow_walk = write_walk(tmp_path / "slow.mp4", step=3)  # 30 pixels a second: the scene is steady
 
     detector = load_detectors(ROOT / "models" / "mask_detector.keras", count=1)[0]
-    detected, find_faces = [], detector.find_faces
+    looks, find_faces = [], detector.find_faces
 
-    def counting(frame):
-        detected.append(frame)
-        return find_faces(frame)
+    def counting(frame, look="full"):
+        looks.append(look)
+        return find_faces(frame, look)
 
     detector.find_faces = counting
     tracker = PeopleTracker(NAMES, frame_rate=10)
     capture, live = open_capture(slow_walk)
     frames = list(follow_people([detector], FrameReader(capture, live), tracker, every=4))
     assert len(frames) == 40 and all(len(faces) == 1 for _, faces in frames)
-    assert 10 <= len(detected) < 20  # every fourth frame, and the next one while the person is not yet followed
+    assert 10 <= len(looks) < 20  # every fourth frame, and the next one while the person is not yet followed
+    # the face, about 75 pixels, is 37 in the glance's input: most looks are glances, a full one once a second
+    assert looks.count("glance") >= 5 and looks.count("full") >= 4
     assert {faces[0]["track_id"] for _, faces in frames} == {1}
     labels = [faces[0]["person_label"] for _, faces in frames]
     assert labels[0] == "with_mask" and labels[-1] == "without_mask"
     assert sum(a != b for a, b in zip(labels, labels[1:])) == 1
+
+
+def test_a_glance_is_taken_only_when_it_sees_every_face_large_enough():
+    from facemask.video import GLANCE_FACE, glance_sees
+
+    def faces(*sides):
+        return [{"box": [10, 10, 10 + side, 10 + round(side * 1.2)]} for side in sides]
+
+    # a 640×480 frame on a 320-pixel input: halved
+    assert glance_sees(faces(2 * GLANCE_FACE, 200), (480, 640, 3), 320)
+    assert not glance_sees(faces(2 * GLANCE_FACE - 2, 200), (480, 640, 3), 320)  # one face too small
+    assert not glance_sees(faces(), (480, 640, 3), 320)  # nobody in view: only a full look finds newcomers
+    assert glance_sees(faces(GLANCE_FACE), (240, 320, 3), 320)  # a frame no larger than the glance: not shrunk
+
+
+def test_a_small_face_gets_no_glance(tmp_path):
+    from facemask.video import FrameReader, follow_people, load_detectors, open_capture
+
+    video = tmp_path / "small.mp4"
+    portrait = cv2.resize(face_photo(), (120, 141))  # its face about 45 pixels: 22 in a 320-pixel glance
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (640, 360))
+    for index in range(20):
+        frame = np.full((360, 640, 3), 90, np.uint8)
+        frame[100:241, 300 + index:420 + index] = portrait
+        writer.write(frame)
+    writer.release()
+    detector = load_detectors(ROOT / "models" / "mask_detector.keras", count=1)[0]
+    looks, find_faces = [], detector.find_faces
+
+    def counting(frame, look="full"):
+        looks.append(look)
+        return find_faces(frame, look)
+
+    detector.find_faces = counting
+    capture, live = open_capture(video)
+    frames = list(follow_people([detector], FrameReader(capture, live), PeopleTracker(NAMES, frame_rate=10), every=2))
+    assert sum(len(faces) == 1 for _, faces in frames) >= 18
+    assert 5 <= len(looks) < 20 and set(looks) == {"full"}
 
 
 def test_two_faces_crossing_in_a_video_keep_their_ids_and_labels(tmp_path):

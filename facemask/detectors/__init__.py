@@ -17,6 +17,8 @@ FACE_DETECTORS = {
     "mobilenet+blazeface": lambda face_dir, threads, input_size: MergedDetector([
         MobileNetDetector(face_dir, threads, input_size), BlazeFace("short", threads)]),
 }
+# The detectors whose input size can be chosen
+RESIZABLE = ("mobilenet", "mobilenet+blazeface")
 # Each detector's own --confidence, on its own scale of confidences
 DEFAULT_CONFIDENCES = {"ssd": CaffeSSD.default_confidence, "blazeface": BlazeFace.default_confidence,
                        "mobilenet": MobileNetDetector.default_confidence,
