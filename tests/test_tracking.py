@@ -219,6 +219,25 @@ def test_a_steady_walk_is_detected_on_fewer_frames_and_every_frame_comes_out(tmp
     assert sum(a != b for a, b in zip(labels, labels[1:])) == 1
 
 
+def test_a_glance_that_loses_someone_is_followed_by_a_full_look_at_the_same_frame(tmp_path):
+    from facemask.video import FrameReader, follow_people, load_detectors, open_capture
+
+    slow_walk = write_walk(tmp_path / "slow.mp4", step=3)
+    detector = load_detectors(ROOT / "models" / "mask_detector.keras", count=1)[0]
+    looks, find_faces = [], detector.find_faces
+
+    def blind_glance(frame, look="full"):  # a glance that never finds anyone
+        looks.append((id(frame), look))
+        return [] if look == "glance" else find_faces(frame, look)
+
+    detector.find_faces = blind_glance
+    capture, live = open_capture(slow_walk)
+    frames = list(follow_people([detector], FrameReader(capture, live), PeopleTracker(NAMES, frame_rate=10), every=4))
+    assert len(frames) == 40 and all(len(faces) == 1 for _, faces in frames)
+    glances = [number for number, (_, look) in enumerate(looks) if look == "glance"]
+    assert glances and all(looks[number + 1] == (looks[number][0], "full") for number in glances)
+
+
 def test_a_glance_is_taken_only_when_it_sees_every_face_large_enough():
     from facemask.video import GLANCE_FACE, glance_sees
 
