@@ -194,10 +194,10 @@ def has_display():
     return os.name == "nt" or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def detect_in_order(detectors, frames, wanted=None):
+def detect_in_order(detectors, frames, wanted):
     """Yield (frame, faces) for each frame, in order: the faces of the frames that `wanted(index, frame)` says to
-    detect, and None for the others; `detectors` are callables, (frame, look) → faces, where the look is what
-    `wanted` returned (default: "full", for every frame), None meaning not to detect the frame. Two frames are
+    detect, and None for the others. `wanted` returns None for a frame not to detect, else how to look at it,
+    which the detector is given with the frame: `detectors` are callables, (frame, look) → faces. Two frames are
     detected at a time, on two detectors if given two.
     `wanted` is asked about a frame once every frame before it is yielded but the last one detected and those
     after it: so what it decides depends on the video alone, not on the detectors or on which finished first."""
@@ -221,7 +221,7 @@ def detect_in_order(detectors, frames, wanted=None):
         for index, frame in enumerate(frames):
             while sum(faces is not None for _, faces in waiting) == IN_FLIGHT:
                 yield result(waiting)
-            look = "full" if wanted is None else wanted(index, frame)
+            look = wanted(index, frame)
             waiting.append((frame, None if look is None else pool.submit(detect, frame, look)))
         while waiting:
             yield result(waiting)
@@ -246,6 +246,7 @@ def follow_people(detectors, frames, tracker, every=None):
     last, last_full, previous, new_shots = -every, -full_every, None, set()
 
     def look(index, frame):
+        """None: not detected; else ("full" or "glance", how many faces a glance must find again)."""
         nonlocal last, last_full, previous
         shown, previous = previous, signature(frame)
         if shown is not None and is_cut(shown, previous):
