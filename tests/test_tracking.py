@@ -199,17 +199,12 @@ def test_a_steady_walk_is_detected_on_fewer_frames_and_every_frame_comes_out(tmp
     slow_walk = write_walk(tmp_path / "slow.mp4", step=3)  # 30 pixels a second: the scene is steady
 
     detector = load_detectors(ROOT / "models" / "mask_detector.keras", count=1)[0]
-    looks, find_faces = [], detector.find_faces
-
-    def counting(frame, look="full"):
-        looks.append(look)
-        return find_faces(frame, look)
-
-    detector.find_faces = counting
+    looks = record_looks(detector)
     tracker = PeopleTracker(NAMES, frame_rate=10)
     capture, live = open_capture(slow_walk)
     frames = list(follow_people([detector], FrameReader(capture, live), tracker, every=4))
     assert len(frames) == 40 and all(len(faces) == 1 for _, faces in frames)
+    looks = [look for _, look in looks]
     assert 10 <= len(looks) < 20  # every fourth frame, and the next one while the person is not yet followed
     # the face, about 75 pixels, is 37 in the glance's input: most looks are glances, a full one once a second
     assert looks.count("glance") >= 5 and looks.count("full") >= 4
@@ -219,18 +214,25 @@ def test_a_steady_walk_is_detected_on_fewer_frames_and_every_frame_comes_out(tmp
     assert sum(a != b for a, b in zip(labels, labels[1:])) == 1
 
 
+def record_looks(detector, blind_glance=False):
+    """Make `detector` note each look it is asked for, as (the frame's id, the look), in the list returned; with
+    `blind_glance` its glances find nobody."""
+    looks, find_faces = [], detector.find_faces
+
+    def recording(frame, look="full"):
+        looks.append((id(frame), look))
+        return [] if blind_glance and look == "glance" else find_faces(frame, look)
+
+    detector.find_faces = recording
+    return looks
+
+
 def test_a_glance_that_loses_someone_is_followed_by_a_full_look_at_the_same_frame(tmp_path):
     from facemask.video import FrameReader, follow_people, load_detectors, open_capture
 
     slow_walk = write_walk(tmp_path / "slow.mp4", step=3)
     detector = load_detectors(ROOT / "models" / "mask_detector.keras", count=1)[0]
-    looks, find_faces = [], detector.find_faces
-
-    def blind_glance(frame, look="full"):  # a glance that never finds anyone
-        looks.append((id(frame), look))
-        return [] if look == "glance" else find_faces(frame, look)
-
-    detector.find_faces = blind_glance
+    looks = record_looks(detector, blind_glance=True)
     capture, live = open_capture(slow_walk)
     frames = list(follow_people([detector], FrameReader(capture, live), PeopleTracker(NAMES, frame_rate=10), every=4))
     assert len(frames) == 40 and all(len(faces) == 1 for _, faces in frames)
@@ -263,17 +265,11 @@ def test_a_small_face_gets_no_glance(tmp_path):
         writer.write(frame)
     writer.release()
     detector = load_detectors(ROOT / "models" / "mask_detector.keras", count=1)[0]
-    looks, find_faces = [], detector.find_faces
-
-    def counting(frame, look="full"):
-        looks.append(look)
-        return find_faces(frame, look)
-
-    detector.find_faces = counting
+    looks = record_looks(detector)
     capture, live = open_capture(video)
     frames = list(follow_people([detector], FrameReader(capture, live), PeopleTracker(NAMES, frame_rate=10), every=2))
     assert sum(len(faces) == 1 for _, faces in frames) >= 18
-    assert 5 <= len(looks) < 20 and set(looks) == {"full"}
+    assert 5 <= len(looks) < 20 and {look for _, look in looks} == {"full"}
 
 
 def test_two_faces_crossing_in_a_video_keep_their_ids_and_labels(tmp_path):
