@@ -2,7 +2,11 @@
 exactly as training did, and classify all faces of the frame in one call.
 
 A face is a dict: {"box": [x1, y1, x2, y2] in the frame's pixels, "label": class name, "confidence": the
-classifier's probability of that class, "face_confidence": the face detector's confidence that it is a face}.
+probability of that class, "face_confidence": the face detector's confidence that it is a face}.
+
+The probability is the classifier's; when the face detector is ours and the classifier's classes are with_mask and
+without_mask, it is the mean of the classifier's and of our detector's class output, which sees the face in its
+surroundings at the size it has in the frame (models/face_detector.md): the two are wrong on different faces.
 """
 import threading
 import zlib
@@ -27,6 +31,7 @@ FACE_MARGIN = 0.2
 # detects: it keeps its frame rate by detecting fewer frames while the scene is steady (video.follow_people).
 DEFAULT_DETECTOR = "mobilenet+blazeface"
 VIDEO_DETECTOR, VIDEO_INPUT_SIZE = DEFAULT_DETECTOR, None
+MASK_CLASSES = ("with_mask", "without_mask")  # the classes our detector's class output tells apart
 
 
 def video_detector(model_path=DEFAULT_MODEL, face_dir=None, confidence=None, threads=None, margin=FACE_MARGIN,
@@ -39,6 +44,12 @@ def large_enough(boxes, confidences):
     """The boxes whose sides are both at least MIN_BOX_SIZE pixels, and their confidences."""
     keep = (boxes[:, 2:] - boxes[:, :2] >= MIN_BOX_SIZE).all(axis=1)
     return boxes[keep], confidences[keep]
+
+
+def class_output(face_detector):
+    """The face detector, itself or one of a merged detector's, whose network also tells masks apart; or None."""
+    return next((detector for detector in getattr(face_detector, "detectors", [face_detector])
+                 if getattr(detector, "has_classes", False)), None)
 
 
 def crop_face(frame, box, margin=FACE_MARGIN):
@@ -77,8 +88,14 @@ class MaskDetector:
         `look`: "full", or "glance" for the glance detector's, if there is one."""
         face_detector = self.glance_detector if look == "glance" and self.glance_detector else self.face_detector
         boxes, face_confidences = large_enough(*face_detector.detect(frame, self.confidence))
-        return [{"box": box.tolist(), "face_confidence": round(float(face_confidence), 6)}
-                for box, face_confidence in zip(boxes, face_confidences)]
+        faces = [{"box": box.tolist(), "face_confidence": round(float(face_confidence), 6)}
+                 for box, face_confidence in zip(boxes, face_confidences)]
+        classes = class_output(face_detector)
+        if classes is not None and sorted(self.classifier.class_names) == list(MASK_CLASSES):
+            for face, without_mask in zip(faces, classes.without_mask_probabilities(boxes)):
+                if not np.isnan(without_mask):  # until classify, where it is weighed with the classifier's
+                    face["detector_without_mask"] = float(without_mask)
+        return faces
 
     def classify(self, frame, faces):
         """The faces found in the frame, each with its "label" and "confidence"."""
@@ -86,6 +103,10 @@ class MaskDetector:
                  for face in faces]
         probabilities = self.classifier(np.array(crops))
         names = self.classifier.class_names
+        for face, p in zip(faces, probabilities):
+            if "detector_without_mask" in face:
+                without_mask = (p[names.index("without_mask")] + face["detector_without_mask"]) / 2
+                p[names.index("without_mask")], p[names.index("with_mask")] = without_mask, 1 - without_mask
         return [{"box": face["box"], "label": names[p.argmax()], "confidence": round(float(p.max()), 6),
                  "face_confidence": face["face_confidence"]} for face, p in zip(faces, probabilities)]
 

@@ -54,6 +54,28 @@ def test_faces_are_boxed_labelled_and_scored(detector):
     assert all(isinstance(value, int) for value in face["box"])
 
 
+@pytest.mark.parametrize("masked", [False, True])
+def test_the_label_is_the_mean_of_the_classifiers_and_our_detectors_class_output(detector, masked):
+    from facemask.images import prepare_face
+
+    photo = with_drawn_mask(face_photo()) if masked else face_photo()
+    faces = detector.find_faces(photo)
+    assert len(faces) == 1 and 0 <= faces[0]["detector_without_mask"] <= 1
+    crop = prepare_face(crop_face(photo, faces[0]["box"]), detector.classifier.input_size)
+    classifier_alone = detector.classifier(crop[np.newaxis])[0]
+    names = detector.classifier.class_names
+    without_mask = (classifier_alone[names.index("without_mask")] + faces[0]["detector_without_mask"]) / 2
+    face = detector.classify(photo, faces)[0]
+    assert face["label"] == ("with_mask" if masked else "without_mask")
+    assert face["confidence"] == pytest.approx(1 - without_mask if masked else without_mask, abs=1e-5)
+    assert "detector_without_mask" not in face  # the outputs hold the label and its probability only
+
+
+def test_a_detector_without_a_class_output_leaves_the_label_to_the_classifier():
+    faces = MaskDetector(DEFAULT_MODEL, face_detector="ssd").find_faces(face_photo())
+    assert len(faces) == 1 and "detector_without_mask" not in faces[0]
+
+
 def test_boxes_of_14_pixels_a_side_are_classified_smaller_ones_not():
     boxes = np.array([[0, 0, 14, 14], [0, 0, 13, 40], [0, 0, 40, 13], [10, 10, 60, 60]])
     kept, confidences = large_enough(boxes, np.array([0.9, 0.8, 0.7, 0.6]))

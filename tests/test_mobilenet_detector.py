@@ -1,13 +1,15 @@
-"""Our face detector's NumPy side: anchors, box encoding, decoding the network's outputs, the input's shape; and
-its files."""
+"""Our face detector's NumPy side: anchors, box encoding, decoding the network's outputs, its class output, the
+input's shape; and its files."""
 import math
 
 import numpy as np
 import pytest
+from conftest import face_photo, with_drawn_mask
 
 from facemask import UserError
 from facemask.detectors.mobilenet import (
-    MobileNetDetector, decode, encode, faces_from_outputs, grid_sizes, input_shape, make_anchors)
+    MobileNetDetector, class_probabilities, decode, encode, faces_from_outputs, grid_sizes, input_shape,
+    make_anchors)
 
 
 def test_grids_and_anchors_in_the_networks_order():
@@ -49,6 +51,32 @@ def test_faces_from_outputs_worked_out_by_hand():
     np.testing.assert_allclose(scores, [0.9, 1 / (1 + math.exp(-1))])
     boxes, scores = faces_from_outputs(outputs, anchors, 2.0, (20, 25), min_confidence=0.95)
     assert boxes.shape == (0, 4) and scores.shape == (0,)
+
+
+def test_class_output_worked_out_by_hand():
+    anchors = np.array([[12.0, 24, 8, 16], [12, 24, 8, 16], [12, 24, 8, 16], [60, 60, 10, 10]])
+    logit = math.log
+    outputs = np.array([
+        [logit(3), 0, 0, 0, 0, logit(9)],      # face 0.75 at the anchor's own box [8, 16, 16, 32]; p 0.9
+        [logit(1 / 3), 0, 0, 0, 0, 0.0],       # face 0.25, same box; p 0.5
+        [-10.0, 0, 0, 0, 0, 10.0],             # face 0.00005: under CLASS_FLOOR, not counted
+        [logit(4), 0, 0, 0, 0, -5.0],          # elsewhere: [55, 55, 65, 65]
+    ])
+    # At scale 2 the first three anchors' box is [4, 8, 8, 16] in the frame: the box [4, 8, 8, 16] gets
+    # (0.75 × 0.9 + 0.25 × 0.5) / (0.75 + 0.25) = 0.8; a box nowhere near a face gets NaN.
+    probabilities = class_probabilities(outputs, anchors, 2.0, [[4, 8, 8, 16], [200, 200, 220, 220]])
+    assert probabilities[0] == pytest.approx(0.8) and np.isnan(probabilities[1])
+
+
+def test_the_shipped_detector_tells_a_mask_from_a_bare_face():
+    detector = MobileNetDetector()
+    assert detector.has_classes
+    said = {}
+    for name, photo in {"bare": face_photo(), "masked": with_drawn_mask(face_photo())}.items():
+        boxes, _ = detector.detect(photo)
+        assert len(boxes) == 1
+        said[name] = detector.without_mask_probabilities(boxes)[0]
+    assert said["bare"] > 0.5 > said["masked"]
 
 
 @pytest.mark.parametrize("frame,expected", [

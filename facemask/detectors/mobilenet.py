@@ -7,7 +7,8 @@ and its inverse; and running the trained .tflite file on a frame.
 The network sees the frame with its longer side scaled to `input_size`, but never enlarged more than 1.6 times
 (a webcam's close face need not be larger), padded at the right and bottom to a multiple of 32. Each of five levels (strides 8 to 128) has three anchors per cell, of one face shape, at sizes a
 third of an octave apart, so that anchor sizes run from 16 to 406 pixels of the input. For each anchor the network
-gives a face logit and four box offsets.
+gives a face logit and four box offsets; the shipped network also a class logit, p(without_mask), which the pipeline
+weighs with the classifier's (see class_probabilities).
 """
 import math
 from pathlib import Path
@@ -16,7 +17,7 @@ import cv2
 import numpy as np
 
 from facemask import UserError
-from facemask.boxes import non_maximum_suppression
+from facemask.boxes import non_maximum_suppression, overlaps
 from facemask.files import input_problem
 from facemask.runtime import load_interpreter
 
@@ -30,6 +31,9 @@ PAD_TO = 32  # the input's sides are padded to a multiple of the backbone's stri
 NMS_IOU = 0.4
 DEFAULT_INPUT_SIZE = 640
 MAX_UPSCALE = 1.6  # street photos of 400 pixels become 640: their faces of 16 pixels become 26
+# A face's class output: the mean over the anchors that found it (face probability CLASS_FLOOR or more, decoded box
+# overlapping it by CLASS_IOU or more), weighted by their face probability, as measured in models/face_detector.md
+CLASS_FLOOR, CLASS_IOU = 0.05, 0.5
 
 
 def input_scale(height, width, input_size=DEFAULT_INPUT_SIZE):
@@ -107,15 +111,29 @@ def faces_from_outputs(outputs, anchors, scale, frame_shape, min_confidence):
     height, width = frame_shape[:2]
     scores = sigmoid(outputs[:, 0])
     candidates = np.flatnonzero(scores >= min_confidence)
-    boxes = decode(outputs[candidates, 1:], anchors[candidates]) / scale
+    boxes = decode(outputs[candidates, 1:5], anchors[candidates]) / scale
     keep = non_maximum_suppression(boxes, scores[candidates], NMS_IOU)
     boxes = np.clip(np.round(boxes[keep]), 0, [width, height, width, height]).astype(int).reshape(-1, 4)
     return boxes, scores[candidates][keep].astype(float)
 
 
+def class_probabilities(outputs, anchors, scale, boxes):
+    """For each box (m, 4) [x1, y1, x2, y2] in the frame's pixels, the network's p(without_mask) there from its
+    (n, 6) outputs on that frame scaled by `scale`: the mean of the class probability of the anchors that found that
+    face, weighted by their face probability; NaN for a box no anchor found."""
+    scores = sigmoid(outputs[:, 0])
+    candidates = np.flatnonzero(scores >= CLASS_FLOOR)
+    found = decode(outputs[candidates, 1:5], anchors[candidates]) / scale
+    weights = np.where(overlaps(np.asarray(boxes, float).reshape(-1, 4), found) >= CLASS_IOU, scores[candidates], 0)
+    total = weights.sum(axis=1)
+    mean = weights @ sigmoid(outputs[candidates, 5]) / np.maximum(total, 1e-12)
+    return np.where(total > 0, mean, np.nan)
+
+
 class MobileNetDetector:
     """Our face detector, from the face_detector.tflite file in `model_dir` (default: the shipped one in models/).
-    `input_size`: the longer side of the network's input in pixels (larger finds smaller faces, and costs more)."""
+    `input_size`: the longer side of the network's input in pixels (larger finds smaller faces, and costs more).
+    `has_classes`: the file has the class output too (see without_mask_probabilities)."""
 
     default_confidence = 0.5
 
@@ -130,21 +148,26 @@ class MobileNetDetector:
         except Exception:  # LiteRT raises ValueError or RuntimeError for a damaged file
             raise UserError(f"face detector {model_path} is damaged: LiteRT cannot load it") from None
         inputs, outputs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
-        if len(inputs) != 1 or len(outputs) != 1 or outputs[0]["shape"][-1] != 5:
+        faces = [output["index"] for output in outputs if output["shape"][-1] == 5]
+        classes = [output["index"] for output in outputs if output["shape"][-1] == 1]
+        if len(inputs) != 1 or len(faces) != 1 or len(classes) > 1 or len(outputs) != 1 + len(classes):
             raise UserError(f"{model_path} is not a face detector of train_face_detector.py")
-        self.input_index, self.output_index = inputs[0]["index"], outputs[0]["index"]
+        self.input_index, self.output_indices = inputs[0]["index"], faces + classes
+        self.has_classes = bool(classes)
         self.model_path, self.input_size = model_path, input_size or DEFAULT_INPUT_SIZE
         self.shape, self.anchors = None, None
+        self.last = None  # (outputs, scale) of the frame detected last, for without_mask_probabilities
 
     def raw_outputs(self, tensor):
-        """The network's (n, 5) outputs on a prepared input: [face logit, 4 box offsets] per anchor."""
+        """The network's (n, 5) outputs on a prepared input: [face logit, 4 box offsets] per anchor; (n, 6), with
+        the class logit last, from a network that has the class output."""
         if tensor.shape != self.shape:  # a new frame size: the interpreter and the anchors follow it
             self.interpreter.resize_tensor_input(self.input_index, tensor.shape)
             self.interpreter.allocate_tensors()
             self.shape, self.anchors = tensor.shape, make_anchors(*tensor.shape[1:3])
         self.interpreter.set_tensor(self.input_index, tensor)
         self.interpreter.invoke()
-        outputs = self.interpreter.get_tensor(self.output_index)[0]
+        outputs = np.concatenate([self.interpreter.get_tensor(index)[0] for index in self.output_indices], axis=1)
         if len(outputs) != len(self.anchors):
             raise UserError(f"{self.model_path} gives {len(outputs)} outputs for a {tensor.shape[2]}×"
                             f"{tensor.shape[1]} input, where its anchors are {len(self.anchors)}")
@@ -155,4 +178,13 @@ class MobileNetDetector:
         (n,) confidences, most confident first."""
         tensor, scale = prepare(frame, self.input_size)
         outputs = self.raw_outputs(tensor)
+        self.last = (outputs, scale)
         return faces_from_outputs(outputs, self.anchors, scale, frame.shape[:2], min_confidence)
+
+    def without_mask_probabilities(self, boxes):
+        """p(without_mask) by the class output for each box of the frame detected last (see class_probabilities),
+        or None when the network has no class output."""
+        if not self.has_classes:
+            return None
+        outputs, scale = self.last
+        return class_probabilities(outputs, self.anchors, scale, boxes)
