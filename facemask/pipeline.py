@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from facemask.detectors import FACE_DETECTORS, CaffeSSD
+from facemask.detectors.mobilenet import MASK_CLASSES
 from facemask.images import prepare_face
 from facemask.runtime import Classifier
 
@@ -31,7 +32,6 @@ FACE_MARGIN = 0.2
 # detects: it keeps its frame rate by detecting fewer frames while the scene is steady (video.follow_people).
 DEFAULT_DETECTOR = "mobilenet+blazeface"
 VIDEO_DETECTOR, VIDEO_INPUT_SIZE = DEFAULT_DETECTOR, None
-MASK_CLASSES = ("with_mask", "without_mask")  # the classes our detector's class output tells apart
 
 
 def video_detector(model_path=DEFAULT_MODEL, face_dir=None, confidence=None, threads=None, margin=FACE_MARGIN,

@@ -1,5 +1,5 @@
-"""Training our face detector: matching boxes to anchors, the training crops, composed scenes, and a short real
-training run on made-up scenes."""
+"""Training our face detector: matching boxes to anchors, the training crops, composed scenes and their faces'
+classes, and a short real training run on made-up scenes."""
 import json
 import os
 import subprocess
@@ -11,7 +11,7 @@ from conftest import ROOT, face_photo, with_drawn_mask
 
 from facemask.detectors.mobilenet import decode, make_anchors
 from facemask.training.detector import match_anchors, random_crop
-from facemask.training.scenes import close_up, crowd, hidden_share
+from facemask.training.scenes import class_label, close_up, crowd, find_face_boxes, hidden_share, read_scenes
 
 FACE_BOX = np.array([[150.0, 120, 360, 400]])  # Grace Hopper's face in grace_hopper.jpg, roughly
 
@@ -19,12 +19,15 @@ FACE_BOX = np.array([[150.0, 120, 360, 400]])  # Grace Hopper's face in grace_ho
 def test_each_face_gets_its_anchors_and_the_rest_is_background_or_ignored():
     anchors = make_anchors(128, 128)
     face = [30.0, 30, 60, 66]
-    targets = match_anchors(anchors, [face], ignored=[[100.0, 100, 104, 104]])
+    targets = match_anchors(anchors, [face], [1], ignored=[[100.0, 100, 104, 104]])
     positive = targets[:, 0] == 1
     assert positive.sum() >= 1
     # every positive anchor's offsets decode back to the face
-    np.testing.assert_allclose(decode(targets[positive, 1:], anchors[positive]), [face] * positive.sum(), atol=1e-4)
+    np.testing.assert_allclose(decode(targets[positive, 1:5], anchors[positive]), [face] * positive.sum(), atol=1e-4)
     assert (targets[:, 0] == 0).sum() > 0.9 * len(anchors)  # most of the frame is background
+    # the face's class is taught on its anchors only; a face of unknown class teaches none
+    assert (targets[positive, 5] == 1).all() and (targets[~positive, 5] == -1).all()
+    assert (match_anchors(anchors, [face], [-1])[:, 5] == -1).all()
     # a face too small for any anchor still gets its best one
     tiny = match_anchors(anchors, [[10.0, 10, 14, 14]])
     assert (tiny[:, 0] == 1).sum() == 1
@@ -34,9 +37,11 @@ def test_a_crop_keeps_the_faces_inside_it_and_ignores_those_cut_or_too_small():
     rng = np.random.default_rng(0)
     image = np.zeros((400, 400, 3), np.uint8)
     faces = np.array([[100.0, 100, 200, 200], [390, 10, 420, 40], [300, 300, 303, 303]])
-    crop, good, ignored = random_crop(image, faces, 384, rng, scale_range=(1, 1))
+    crop, good, labels, ignored = random_crop(image, faces, np.array([1, 0, -1]), 384, rng, scale_range=(1, 1))
     assert crop.shape == (384, 384, 3)
-    assert len(good) + len(ignored) <= 3 and all((box >= 0).all() and (box <= 384).all() for box in good)
+    assert len(labels) == len(good) and len(good) + len(ignored) <= 3
+    if len(good):  # only the first face is both inside and large enough
+        assert labels.tolist() == [1] and all((box >= 0).all() and (box <= 384).all() for box in good)
     sides = np.concatenate([good, ignored])[:, 2:] - np.concatenate([good, ignored])[:, :2]
     assert (sides >= 0).all()
 
@@ -47,7 +52,8 @@ def test_composed_scenes_put_the_face_box_on_the_face_and_keep_the_faces_that_sh
     background = np.full((300, 400, 3), 90, np.uint8)
     background_face = np.array([10.0, 10, 50, 50])
     for _ in range(6):
-        frame, boxes = close_up(photo, FACE_BOX, background, [background_face], rng)
+        frame, boxes, labels = close_up(photo, FACE_BOX, [1], background, [background_face], [0], rng)
+        assert labels.tolist() == [1] + [0] * (len(boxes) - 1)  # each face keeps its class
         x1, y1, x2, y2 = boxes[0].round().astype(int)
         # the first box holds the face's pixels (Grace Hopper's skin), not the grey background
         assert np.abs(frame[y1:y2, x1:x2].astype(int) - 90).mean() > 20
@@ -57,18 +63,35 @@ def test_composed_scenes_put_the_face_box_on_the_face_and_keep_the_faces_that_sh
         shown = [box for box in boxes[1:] if np.allclose(box, scaled, atol=1)]
         assert len(boxes) == 1 + len(shown)
     for _ in range(6):
-        scene, boxes = crowd(background, np.array([background_face]), [(photo, FACE_BOX)], rng, count=3)
+        scene, boxes, labels = crowd(background, np.array([background_face]), [0], [(photo, FACE_BOX, [1])], rng,
+                                     count=3)
         assert scene.shape == background.shape and 1 <= len(boxes) <= 4
         # each box is the background's face or a pasted one, 12 pixels to a third of the scene's height wide
         widths = boxes[:, 2] - boxes[:, 0]
         pasted = (widths >= 12 - 1e-6) & (widths <= 100 + 1e-6) & ~np.all(boxes == background_face, axis=1)
         assert pasted.sum() >= 1 and all(np.allclose(box, background_face) for box in boxes[~pasted])
+        assert (labels[pasted] == 1).all() and (labels[~pasted] == 0).all()
     assert hidden_share([0, 0, 10, 10], [5, 0, 20, 10]) == 0.5
+
+
+def test_faces_are_labelled_from_the_scenes_annotations_and_the_face_photos_folders(tmp_path):
+    assert [class_label(name) for name in ("with_mask", "without_mask", "face")] == [0, 1, -1]
+    make_scenes(tmp_path / "scenes", 2, np.random.default_rng(5))
+    (_, boxes, labels), _ = read_scenes(tmp_path / "scenes")
+    assert len(boxes) == 2 and labels.tolist() == [1, 0]  # the first scene: bare, then masked
+    from facemask.detectors.blazeface import BlazeFace
+
+    for name, photo in {"without_mask": face_photo(), "with_mask": with_drawn_mask(face_photo()),
+                        "other": face_photo()}.items():
+        (tmp_path / "faces" / name).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "faces" / name / "1.jpg"), photo)
+    found, skipped = find_face_boxes(tmp_path / "faces", BlazeFace("short"))
+    assert skipped == 0 and [labels[0] for _, _, labels in found] == [-1, 0, 1]  # sorted: other, with, without
 
 
 def make_scenes(folder, count, rng):
     """Scene photos with Grace Hopper's face, bare or masked, pasted at random sizes and places on textured
-    backgrounds, with PASCAL VOC boxes."""
+    backgrounds, with PASCAL VOC boxes labelled without_mask or with_mask."""
     (folder / "images").mkdir(parents=True)
     (folder / "annotations").mkdir()
     photo = face_photo()
@@ -82,7 +105,7 @@ def make_scenes(folder, count, rng):
             height = int(width * 280 / 210)
             x, y = int(slot * 160 + rng.integers(0, 160 - width)), int(rng.integers(0, 240 - height))
             scene[y:y + height, x:x + width] = cv2.resize(faces[(index + slot) % 2], (width, height))
-            objects += (f"<object><name>face</name><bndbox><xmin>{x}</xmin><ymin>{y}</ymin><xmax>{x + width}</xmax>"
+            objects += (f"<object><name>{('without_mask', 'with_mask')[(index + slot) % 2]}</name><bndbox><xmin>{x}</xmin><ymin>{y}</ymin><xmax>{x + width}</xmax>"
                         f"<ymax>{y + height}</ymax></bndbox></object>")
         cv2.imwrite(str(folder / "images" / f"{index}.jpg"), scene)
         (folder / "annotations" / f"{index}.xml").write_text(
@@ -107,6 +130,15 @@ def test_a_short_training_run_offline_learns_to_find_the_faces(tmp_path):
     # 4 held-out photos, 8 faces: an untrained head finds none (it starts at 1% confidence everywhere)
     assert validation["faces"] == 8
     assert validation["face_recall"] >= 0.75 and validation["precision"] >= 0.5, validation
+
+    # its class output learnt the difference between the bare and the masked faces of the training scenes
+    from facemask.detectors.mobilenet import MobileNetDetector
+
+    detector = MobileNetDetector(output)
+    (image, boxes, labels), *_ = read_scenes(tmp_path / "scenes")
+    detector.detect(image)
+    without_mask = detector.without_mask_probabilities(boxes)
+    assert detector.has_classes and without_mask[labels == 1].min() > without_mask[labels == 0].max(), without_mask
 
     # the detector loads and finds the faces in the detection script
     scene = tmp_path / "scenes" / "images" / "0.jpg"

@@ -34,6 +34,7 @@ MAX_UPSCALE = 1.6  # street photos of 400 pixels become 640: their faces of 16 p
 # A face's class output: the mean over the anchors that found it (face probability CLASS_FLOOR or more, decoded box
 # overlapping it by CLASS_IOU or more), weighted by their face probability, as measured in models/face_detector.md
 CLASS_FLOOR, CLASS_IOU = 0.05, 0.5
+MASK_CLASSES = ("with_mask", "without_mask")  # the class output is the probability of the second
 
 
 def input_scale(height, width, input_size=DEFAULT_INPUT_SIZE):

@@ -3,8 +3,9 @@ anchors, the loss, and the training loop.
 
 The network is ImageNet's MobileNetV2 (the classifier's base) with a small feature pyramid on its stride-8, 16 and
 32 features, two more levels below them, and one head shared by all five levels that gives, for each anchor of
-detectors/mobilenet.py, a face logit and four box offsets. The backbone's first blocks stay frozen, and its batch
-norm in inference mode, as the batches are small.
+detectors/mobilenet.py, a face logit and four box offsets; and a second head of the same shape that gives a class
+logit, p(without_mask), learnt on the anchors of the faces whose class is known. The backbone's first blocks stay
+frozen, and its batch norm in inference mode, as the batches are small.
 """
 import json
 import math
@@ -37,8 +38,8 @@ MIN_TRAIN_FACE = 8  # pixels of the training crop: smaller faces are neither fac
 
 
 def build_detector(base_weights="imagenet"):
-    """The detector as a Keras model: RGB images (0-255) of any size (sides multiples of 32) → (batch, anchors,
-    5) outputs in make_anchors' order."""
+    """The detector as a Keras model: RGB images (0-255) of any size (sides multiples of 32) → the faces, (batch,
+    anchors, 5), and the classes, (batch, anchors, 1), in make_anchors' order."""
     import keras
     from keras import layers
 
@@ -66,26 +67,33 @@ def build_detector(base_weights="imagenet"):
     levels.append(smooth(levels[-1], "level_64", strides=2))
     levels.append(smooth(levels[-1], "level_128", strides=2))
 
-    anchors = len(SCALES)
-    head = keras.Sequential([
-        keras.Input((None, None, WIDTH)),
-        layers.SeparableConv2D(WIDTH, 3, padding="same", activation="relu6"),
-        layers.SeparableConv2D(WIDTH, 3, padding="same", activation="relu6"),
-        layers.Conv2D(anchors * 5, 3, padding="same"),
-    ], name="head")
-    bias = np.zeros(anchors * 5, np.float32)
+    def head(outputs_per_anchor, name):
+        return keras.Sequential([
+            keras.Input((None, None, WIDTH)),
+            layers.SeparableConv2D(WIDTH, 3, padding="same", activation="relu6"),
+            layers.SeparableConv2D(WIDTH, 3, padding="same", activation="relu6"),
+            layers.Conv2D(len(SCALES) * outputs_per_anchor, 3, padding="same"),
+        ], name=name)
+
+    face_head = head(5, "head")
+    bias = np.zeros(len(SCALES) * 5, np.float32)
     bias[0::5] = -math.log((1 - PRIOR) / PRIOR)
-    head.layers[-1].bias.assign(bias)
-    outputs = layers.Concatenate(axis=1, name="faces")([layers.Reshape((-1, 5))(head(level)) for level in levels])
-    return keras.Model(images, outputs, name="face_detector")
+    face_head.layers[-1].bias.assign(bias)
+    class_head = head(1, "class_head")
+    faces = layers.Concatenate(axis=1, name="faces")([layers.Reshape((-1, 5))(face_head(level)) for level in levels])
+    classes = layers.Concatenate(axis=1, name="classes")(
+        [layers.Reshape((-1, 1))(class_head(level)) for level in levels])
+    return keras.Model(images, [faces, classes], name="face_detector")
 
 
-def match_anchors(anchors, faces, ignored=()):
-    """Training targets for one crop: (n, 5) [label, 4 offsets] per anchor, label 1 for a face, 0 for background
-    and -1 for neither (an overlap between the two thresholds, or on an ignored box).
+def match_anchors(anchors, faces, labels=None, ignored=()):
+    """Training targets for one crop: (n, 6) [label, 4 offsets, class] per anchor, label 1 for a face, 0 for
+    background and -1 for neither (an overlap between the two thresholds, or on an ignored box); class the face's
+    class label (1 without a mask, 0 with one) on its anchors, else -1.
 
     Each face gets every anchor it overlaps by POSITIVE_IOU or more, and at least its best anchor."""
-    targets = np.zeros((len(anchors), 5), np.float32)
+    targets = np.zeros((len(anchors), 6), np.float32)
+    targets[:, 5] = -1
     corners = np.concatenate([anchors[:, :2] - anchors[:, 2:] / 2, anchors[:, :2] + anchors[:, 2:] / 2], axis=1)
     if len(ignored):
         targets[overlaps(corners, np.asarray(ignored, float)).max(axis=1) >= NEGATIVE_IOU, 0] = -1
@@ -101,15 +109,19 @@ def match_anchors(anchors, faces, ignored=()):
     best_face[best_anchor] = np.arange(len(faces))
     positive[best_anchor] = True
     targets[positive, 0] = 1
-    targets[positive, 1:] = encode(faces[best_face[positive]], anchors[positive])
+    targets[positive, 1:5] = encode(faces[best_face[positive]], anchors[positive])
+    if labels is not None:
+        targets[positive, 5] = np.asarray(labels)[best_face[positive]]
     return targets
 
 
 def detection_loss(targets, outputs):
-    """Focal loss on the face logits (RetinaNet's, α 0.25, γ 2) plus the Huber loss of the positive anchors'
-    offsets, summed over the batch and divided by its number of positive anchors."""
+    """Focal loss on the face logits (RetinaNet's, α 0.25, γ 2), the Huber loss of the positive anchors' offsets,
+    and the cross-entropy of the class logits of the anchors whose class is known, summed over the batch and
+    divided by its number of positive anchors. `outputs`: the model's (faces, classes)."""
     import tensorflow as tf
 
+    outputs, classes = outputs
     labels, logits = targets[..., 0], outputs[..., 0]
     valid = tf.cast(labels >= 0, tf.float32)
     positive = tf.cast(labels > 0, tf.float32)
@@ -118,16 +130,20 @@ def detection_loss(targets, outputs):
     p_true = positive * probability + (1 - positive) * (1 - probability)
     alpha = positive * 0.25 + (1 - positive) * 0.75
     focal = tf.reduce_sum(valid * alpha * (1 - p_true) ** 2 * cross_entropy)
-    error = tf.abs(targets[..., 1:] - outputs[..., 1:])
+    error = tf.abs(targets[..., 1:5] - outputs[..., 1:])
     huber = tf.where(error < 1, 0.5 * error ** 2, error - 0.5)
     box = tf.reduce_sum(positive[..., None] * huber)
-    return (focal + box) / tf.maximum(tf.reduce_sum(positive), 1.0)
+    class_labels = targets[..., 5]
+    class_entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.maximum(class_labels, 0.0),
+                                                            logits=classes[..., 0])
+    known = tf.reduce_sum(tf.cast(class_labels >= 0, tf.float32) * class_entropy)
+    return (focal + box + known) / tf.maximum(tf.reduce_sum(positive), 1.0)
 
 
-def random_crop(image, faces, crop_size, rng, scale_range=(0.6, 1.6)):
+def random_crop(image, faces, labels, crop_size, rng, scale_range=(0.6, 1.6)):
     """A training crop: the image scaled as detection would scale it, times a random factor, cut at a random
-    place to crop_size², flipped half the time, with camera effects; and the face boxes in it, as (faces,
-    ignored): boxes cut by more than half or under MIN_TRAIN_FACE are ignored."""
+    place to crop_size², flipped half the time, with camera effects; and the face boxes in it, as (faces, their
+    labels, ignored): boxes cut by more than half or under MIN_TRAIN_FACE are ignored."""
     height, width = image.shape[:2]
     scale = input_scale(height, width) * math.exp(rng.uniform(*np.log(scale_range)))
     resized = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
@@ -149,7 +165,8 @@ def random_crop(image, faces, crop_size, rng, scale_range=(0.6, 1.6)):
         canvas = canvas[:, ::-1]
         clipped = np.stack([crop_size - clipped[:, 2], clipped[:, 1], crop_size - clipped[:, 0], clipped[:, 3]],
                            axis=1)
-    return camera_effects(np.ascontiguousarray(canvas), rng), clipped[good], clipped[visible & ~good]
+    return (camera_effects(np.ascontiguousarray(canvas), rng), clipped[good], np.asarray(labels)[good],
+            clipped[visible & ~good])
 
 
 def camera_effects(image, rng):
@@ -180,8 +197,8 @@ def camera_effects(image, rng):
 
 
 def batches(sample_scene, batch_size, crop_size, seed):
-    """An endless stream of (images (b, s, s, 3) float32, targets (b, anchors, 5)) of crops of the scenes that
-    `sample_scene(rng)` draws, each a (BGR image, face boxes); made in a background thread."""
+    """An endless stream of (images (b, s, s, 3) float32, targets (b, anchors, 6)) of crops of the scenes that
+    `sample_scene(rng)` draws, each a (BGR image, face boxes, class labels); made in a background thread."""
     anchors = make_anchors(crop_size, crop_size)
     made = queue.Queue(maxsize=4)
 
@@ -190,9 +207,9 @@ def batches(sample_scene, batch_size, crop_size, seed):
         while True:
             images, targets = [], []
             for _ in range(batch_size):
-                crop, good, ignored = random_crop(*sample_scene(rng), crop_size, rng)
+                crop, good, labels, ignored = random_crop(*sample_scene(rng), crop_size, rng)
                 images.append(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB))
-                targets.append(match_anchors(anchors, good, ignored))
+                targets.append(match_anchors(anchors, good, labels, ignored))
             made.put((np.asarray(images, np.float32), np.asarray(targets)))
 
     threading.Thread(target=produce, daemon=True).start()
@@ -230,7 +247,7 @@ def validate(detector, scenes):
     from facemask.pipeline import MIN_FACE_SIZE
 
     judged = []
-    for image, boxes in scenes:
+    for image, boxes, _ in scenes:
         found, confidences = detector.detect(image, 0.05)  # low, so that AP sees the whole ranking
         ranked = [{"box": box.tolist(), "label": "face", "confidence": 1.0, "face_confidence": confidence}
                   for box, confidence in zip(found, confidences)]
