@@ -33,7 +33,7 @@ STEADY_SPEED = 1.0
 
 
 def probabilities(face, class_names):
-    """The classifier's probability of each class for a face, from its label and confidence: exact for two classes;
+    """The probability of each class for a face, from its label and confidence: exact for two classes;
     with more, the rest is shared evenly among the other classes."""
     others = (1 - face["confidence"]) / max(1, len(class_names) - 1)
     return np.array([face["confidence"] if name == face["label"] else others for name in class_names])
