@@ -94,14 +94,11 @@ class Annotator:
     item its result record (JSON) and, for a video, its JSON lines."""
 
     def __init__(self, settings):
-        import cv2
+        from facemask.video import load_detectors
 
-        from facemask.pipeline import MaskDetector
-
-        cv2.setNumThreads(1)
-        # detect_mask_image.py's pipeline, as its --workers make it; the video default is the same
-        self.detector = MaskDetector(threads=1, **settings)
-        self.detector.warm_up()
+        # One single-threaded pipeline, as detect_mask_image.py's --workers make it, with detect_mask_video.py's
+        # glance for video (photos never take one)
+        self.detector, = load_detectors(count=1, **settings)
 
     def __call__(self, batch):
         records, lines = [], []
