@@ -70,6 +70,8 @@ class MaskDetector:
         self.glance_size = glance_size
         self.glance_detector = FACE_DETECTORS[face_detector](face_dir, threads, glance_size) if glance_size else None
         self.classifier = Classifier(model_path, threads)
+        # our detector's class output is weighed in only for a classifier of the same two classes
+        self.mask_classes = sorted(self.classifier.class_names) == list(MASK_CLASSES)
         self.confidence = self.face_detector.default_confidence if confidence is None else confidence
         self.margin = margin
 
@@ -90,8 +92,8 @@ class MaskDetector:
         boxes, face_confidences = large_enough(*face_detector.detect(frame, self.confidence))
         faces = [{"box": box.tolist(), "face_confidence": round(float(face_confidence), 6)}
                  for box, face_confidence in zip(boxes, face_confidences)]
-        classes = class_output(face_detector)
-        if classes is not None and sorted(self.classifier.class_names) == list(MASK_CLASSES):
+        classes = class_output(face_detector) if self.mask_classes else None
+        if classes is not None:
             for face, without_mask in zip(faces, classes.without_mask_probabilities(boxes)):
                 if not np.isnan(without_mask):  # until classify, where it is weighed with the classifier's
                     face["detector_without_mask"] = float(without_mask)
