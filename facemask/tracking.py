@@ -27,9 +27,12 @@ LABEL_SECONDS = 0.4  # the window of frames a person's label is decided over
 # a window still show a mask taken off within it, and the frames between, of the same face a fraction of a second
 # apart, would add little evidence at a crowd's cost.
 MIN_CLASSIFIED = 3
-# A scene is steady while its people move or grow by less than their own size in a second: then a box drawn
-# between two detections DETECT_SECONDS apart (see video.py) stays within about a tenth of its size of the face.
-STEADY_SPEED = 1.0
+# A scene is steady while each person's face is where the two detections before put it: where it was, or as far on
+# as it moved between them, its centre and size within STEADY_ERROR of its size. A box drawn between two detections
+# (see video.py) is then within about a tenth of its size of the face. Centres and sizes, not edges, and one error
+# for any time between detections: a detector's edges jitter by a tenth of the face from frame to frame, which would
+# make a still face look as if it moved, the more so the closer its detections.
+STEADY_ERROR = 0.2
 
 
 def probabilities(face, class_names):
@@ -37,6 +40,12 @@ def probabilities(face, class_names):
     with more, the rest is shared evenly among the other classes."""
     others = (1 - face["confidence"]) / max(1, len(class_names) - 1)
     return np.array([face["confidence"] if name == face["label"] else others for name in class_names])
+
+
+def centre_and_size(box):
+    """[centre x, centre y, size] of a box: its size is its longer side."""
+    x1, y1, x2, y2 = box
+    return np.array([(x1 + x2) / 2, (y1 + y2) / 2, max(x2 - x1, y2 - y1)], float)
 
 
 @dataclass
@@ -80,7 +89,8 @@ class PeopleTracker:
         self.in_view = []  # per frame, the people in view by their label then
         self.frame_index = 0  # of the next frame added
         self.last = None  # (index, faces) of the last detected frame, not decided yet
-        self.steady = False  # whether the last two detected frames were still (see _still)
+        self.earlier = None  # (index, faces) of the detected frame before it
+        self.steady = False  # whether the last detected frame's faces were where the two before put them
         self.numbered = 0  # people numbered before the last cut: the tracker numbers from 0 again after one
 
     def add(self, faces, frame=None, new_shot=False, classify=None):
@@ -105,36 +115,41 @@ class PeopleTracker:
             if faces is None:
                 raise ValueError("a frame that starts a new shot must be detected")
             decided = self._decide(index)
-            self.last, self.steady = None, False
+            self.last, self.earlier, self.steady = None, None, False
             self.tracker.reset()
             self.numbered = max(self.people, default=0)
         if faces is None:
             return decided
         faces = self._track(faces, index, frame, classify)
         decided += self._decide(index, {face["track_id"]: face["box"] for face in faces if face["track_id"]})
-        self.steady = self.last is not None and self._still(self.last, (index, faces))
-        self.last = (index, faces)
+        self.steady = self.last is not None and self._as_expected(self.earlier, self.last, (index, faces))
+        self.earlier, self.last = self.last, (index, faces)
         return decided
 
-    def _still(self, before, now):
-        """Whether two detected frames, (index, faces), show the same people, every face with its track, and none
-        of them moved or grew faster than STEADY_SPEED between the two."""
+    @staticmethod
+    def _as_expected(earlier, before, now):
+        """Whether the last detected frames, (index, faces) each, show the same people in `before` and `now`, every
+        face with its track, and each face now where it was in `before` or, moving on as it moved from `earlier`
+        (None: not known) to `before`, where that puts it: its centre and size within STEADY_ERROR of its size."""
+        def places(faces):
+            return {face["track_id"]: centre_and_size(face["box"]) for face in faces}
+
         (index_before, faces_before), (index_now, faces_now) = before, now
-        boxes_before = {face["track_id"]: np.array(face["box"], float) for face in faces_before}
-        boxes_now = {face["track_id"]: np.array(face["box"], float) for face in faces_now}
-        if None in boxes_now or boxes_now.keys() != boxes_before.keys():
+        place_before, place_now = places(faces_before), places(faces_now)
+        if None in place_now or place_now.keys() != place_before.keys():
             return False
-        seconds = (index_now - index_before) / self.frame_rate
-        for track_id, box in boxes_now.items():
-            size = max(box[2] - box[0], box[3] - box[1])
-            if np.abs(box - boxes_before[track_id]).max() > STEADY_SPEED * size * seconds:
-                return False
-        return True
+        expected = [place_before]  # still
+        if earlier is not None and place_now.keys() <= places(earlier[1]).keys():  # moving on
+            place_earlier, share = places(earlier[1]), (index_now - index_before) / (index_before - earlier[0])
+            expected.append({person: place + share * (place - place_earlier[person])
+                             for person, place in place_before.items()})
+        return any(all(np.abs(place - guess[person]).max() <= STEADY_ERROR * place[2]
+                       for person, place in place_now.items()) for guess in expected)
 
     def finish(self):
         """The faces of the frames not decided yet: the last detected frame's, and those after it, held."""
         decided = self._decide(self.frame_index)
-        self.last = None
+        self.last = self.earlier = None
         return decided
 
     def _track(self, faces, index, frame, classify=None):

@@ -71,20 +71,27 @@ def test_frames_not_detected_get_each_person_between_their_boxes():
     assert tracker.people[1].frames == 13 and tracker.people[1].last_frame == 12
 
 
-def test_a_steady_scene_has_the_same_people_in_its_last_two_detections_each_moving_slower_than_its_size_a_second():
+def test_a_steady_scene_has_the_same_people_each_still_or_moving_on_as_before_within_a_fifth_of_its_size():
     tracker = PeopleTracker(NAMES, frame_rate=30)
-    tracker.add([face(10, 50)])  # faces 80 pixels wide
+    tracker.add([face(10, 50)])  # faces 80 pixels wide: a fifth is 16
     assert not tracker.steady  # a face not followed yet
-    tracker.add([face(12, 50)])  # 2 pixels a frame: 60 a second
+    tracker.add([face(22, 50)])  # 12 pixels in a thirtieth of a second: a detector's jitter, within 16
     assert tracker.steady
-    tracker.add([face(14, 50), face(300, 50)])
+    tracker.add([face(24, 50), face(300, 50)])
     assert not tracker.steady  # someone new
-    tracker.add([face(16, 50), face(302, 50)])
+    tracker.add([face(26, 50), face(302, 50)])
     assert tracker.steady
-    tracker.add([face(18, 50), face(302, 50)])
-    tracker.add([face(18, 50), face(312, 50)])  # 10 pixels a frame: 300 a second
+    tracker.add([face(26, 50), face(322, 50)])  # 20 pixels from where it was, and from where moving on puts it
     assert not tracker.steady
-    tracker.add([face(18, 50)])
+    tracker.add([face(26, 50), face(342, 50)])  # 20 pixels on again: where moving on puts it
+    assert tracker.steady
+    tracker.add([face(26, 50), face(382, 50)])  # 40 pixels on: twice as fast
+    assert not tracker.steady
+    tracker.add([face(26, 50), {**face(382, 50), "box": [370, 50, 474, 130]}])  # its side edges out by 12
+    assert not tracker.steady  # its centre kept, but grown by 24, more than a fifth of its 104
+    tracker.add([face(26, 50), {**face(382, 50), "box": [370, 40, 474, 140]}])  # its top and bottom out by 10
+    assert tracker.steady  # its centre and size kept
+    tracker.add([face(26, 50)])
     assert not tracker.steady  # someone gone
 
 
