@@ -5,7 +5,8 @@ and what is written about them: the people file, the snapshots of the unmasked, 
 A person's label is the class whose probability, averaged over the person's last LABEL_SECONDS of classified frames,
 is the highest: one odd frame does not flip it, and a mask taken off shows once it has been off for half that window.
 At the end, each person's label over the whole track is the class of the highest mean probability.
-After their first few faces, a person is classified only once in half that window (see MIN_CLASSIFIED).
+After their first few faces, a person is classified only once in half that window (see MIN_CLASSIFIED), or once a
+second while the face detector's own guess at the class agrees with their label (see SETTLED_SECONDS).
 
 The faces need not be detected on every frame (see video.follow_people): on a frame not detected, each person is
 placed between their boxes in the detected frames before and after it, with the label they had before.
@@ -27,6 +28,10 @@ LABEL_SECONDS = 0.4  # the window of frames a person's label is decided over
 # a window still show a mask taken off within it, and the frames between, of the same face a fraction of a second
 # apart, would add little evidence at a crowd's cost.
 MIN_CLASSIFIED = 3
+# A face that comes with the face detector's own guess at its class (our detector's class output, see pipeline), and
+# whose guess agrees with their person's label, is classified only once in SETTLED_SECONDS: the guess costs nothing,
+# and a face whose guess disagrees is classified at once.
+SETTLED_SECONDS = 1.0
 # A scene is steady while each person's face is where the two detections before put it: where it was, or as far on
 # as it moved between them, its centre and size within STEADY_ERROR of its size. A box drawn between two detections
 # (see video.py) is then within about a tenth of its size of the face. Centres and sizes, not edges, and one error
@@ -106,8 +111,9 @@ class PeopleTracker:
 
         With `classify`, the faces come found but not classified, and `classify(faces)` returns them classified
         (see MaskDetector.classify): it is asked only for the faces without a person, of people with fewer than
-        MIN_CLASSIFIED classified faces, and of people last classified half a window ago. Another face keeps the
-        label and confidence its person's face had when last classified."""
+        MIN_CLASSIFIED classified faces, and of people last classified half a window ago (SETTLED_SECONDS ago for a
+        face whose "detector_without_mask" agrees with its person's label). Another face keeps the label and
+        confidence its person's face had when last classified."""
         index = self.frame_index
         self.frame_index += 1
         decided = []
@@ -170,7 +176,8 @@ class PeopleTracker:
                     self._number_first_sight(track_id, faces[face]["box"], last_faces, last_index)
         classified = set(range(len(faces)))
         if classify is not None:
-            classified = {number for number in classified if not self._checked_lately(track_of.get(number), index)}
+            classified = {number for number in classified
+                          if not self._checked_lately(track_of.get(number), index, faces[number])}
             faces, chosen = list(faces), sorted(classified)
             if chosen:
                 for number, face in zip(chosen, classify([faces[number] for number in chosen])):
@@ -233,11 +240,19 @@ class PeopleTracker:
         if score > person.snapshot_score:
             person.snapshot, person.snapshot_score = frame[max(0, y1):y2, max(0, x1):x2].copy(), score
 
-    def _checked_lately(self, track_id, index):
-        """Whether the face of person `track_id` (None: no person) may go unclassified on frame `index`."""
+    def _checked_lately(self, track_id, index, face):
+        """Whether `face`, of person `track_id` (None: no person), may go unclassified on frame `index`."""
         person = self.people.get(track_id)
-        return (person is not None and person.classified >= MIN_CLASSIFIED
-                and index - person.recent[-1][0] < max(1, self.window // 2))
+        if person is None or person.classified < MIN_CLASSIFIED:
+            return False
+        since = index - person.recent[-1][0]
+        if since < max(1, self.window // 2):
+            return True
+        guess = face.get("detector_without_mask")
+        if since >= round(SETTLED_SECONDS * self.frame_rate) or guess is None or "without_mask" not in self.class_names:
+            return False
+        label = self.class_names[int(np.mean([p for _, p in person.recent], axis=0).argmax())]
+        return (guess >= 0.5) == (label == "without_mask")
 
     def _see(self, track_id, probability, index):
         """Person `track_id` seen on frame `index`, their face's class `probability` (None: not classified); their

@@ -148,6 +148,26 @@ def test_a_person_is_classified_once_in_half_a_window_and_a_mask_taken_off_still
     assert tracker.people[1].classified == len(asked) and tracker.people[1].frames == 60
 
 
+def test_a_face_whose_detector_guess_agrees_with_its_person_is_classified_once_a_second_else_at_once():
+    tracker = PeopleTracker(NAMES, frame_rate=30)
+    truth = ["with_mask"] * 100 + ["without_mask"] * 30  # the mask comes off at frame 100
+    guesses = [0.1] * 100 + [0.9] * 30  # the detector's p(without_mask)
+    asked, decided = [], []
+    for index, (label, guess) in enumerate(zip(truth, guesses)):
+        def classify(faces, label=label):
+            asked.append(index)
+            return [{**found, "label": label, "confidence": 0.98} for found in faces]
+        found = [{"box": [10 + index, 50, 90 + index, 130], "face_confidence": 0.9, "detector_without_mask": guess}]
+        decided += tracker.add(found, classify=classify)
+    decided += tracker.finish()
+    assert asked[:3] == [0, 1, 2]  # a person's first three faces, as without a guess
+    assert [frame for frame in asked if 3 <= frame < 100] == [32, 62, 92]  # then once in 30 frames, a second
+    assert 100 in asked  # the guess disagrees with the person's label: classified at once
+    person_labels = [faces[0]["person_label"] for faces in decided]
+    assert person_labels.index("without_mask") - 100 <= round(0.5 * 30)
+    assert sum(a != b for a, b in zip(person_labels, person_labels[1:])) == 1
+
+
 def test_the_window_is_about_the_label_seconds():
     assert PeopleTracker(NAMES, frame_rate=30).window == round(LABEL_SECONDS * 30)
     assert PeopleTracker(NAMES, frame_rate=1).window == 1
