@@ -66,6 +66,11 @@ class Person:
     snapshot: np.ndarray = None  # the clearest crop of the face: the largest, scaled by the detector's confidence
     snapshot_score: float = 0.0
 
+    def recent_probabilities(self):
+        """The mean class probabilities of the person's recent classified faces, the window their label is decided
+        over."""
+        return np.mean([probability for _, probability in self.recent], axis=0)
+
     def label(self, class_names):
         """(label, mean probability of it) over the whole track."""
         mean = self.probability_sum / self.classified
@@ -88,6 +93,7 @@ class PeopleTracker:
         self.detections = supervision.Detections
         self.class_names = list(class_names)
         self.window = max(1, round(LABEL_SECONDS * frame_rate))  # in frames
+        self.settled_frames = round(SETTLED_SECONDS * frame_rate)
         self.frame_rate = frame_rate
         self.keep_snapshots, self.keep_timeline = keep_snapshots, keep_timeline
         self.people = {}
@@ -145,8 +151,9 @@ class PeopleTracker:
         if None in place_now or place_now.keys() != place_before.keys():
             return False
         expected = [place_before]  # still
-        if earlier is not None and place_now.keys() <= places(earlier[1]).keys():  # moving on
-            place_earlier, share = places(earlier[1]), (index_now - index_before) / (index_before - earlier[0])
+        place_earlier = places(earlier[1]) if earlier is not None else None
+        if place_earlier is not None and place_now.keys() <= place_earlier.keys():  # moving on
+            share = (index_now - index_before) / (index_before - earlier[0])
             expected.append({person: place + share * (place - place_earlier[person])
                              for person, place in place_before.items()})
         return any(all(np.abs(place - guess[person]).max() <= STEADY_ERROR * place[2]
@@ -249,9 +256,9 @@ class PeopleTracker:
         if since < max(1, self.window // 2):
             return True
         guess = face.get("detector_without_mask")
-        if since >= round(SETTLED_SECONDS * self.frame_rate) or guess is None or "without_mask" not in self.class_names:
+        if since >= self.settled_frames or guess is None or "without_mask" not in self.class_names:
             return False
-        label = self.class_names[int(np.mean([p for _, p in person.recent], axis=0).argmax())]
+        label = self.class_names[int(person.recent_probabilities().argmax())]
         return (guess >= 0.5) == (label == "without_mask")
 
     def _see(self, track_id, probability, index):
@@ -268,7 +275,7 @@ class PeopleTracker:
             person.recent.append((index, probability))
             while person.recent[0][0] <= index - self.window:  # the oldest falls out past the window
                 person.recent.popleft()
-        recent = np.mean([p for _, p in person.recent], axis=0)
+        recent = person.recent_probabilities()
         return {"track_id": track_id, "person_label": self.class_names[int(recent.argmax())],
                 "person_confidence": round(float(recent.max()), 6)}
 
