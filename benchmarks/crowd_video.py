@@ -148,15 +148,18 @@ def measure(truth, tracked, tracker, min_size):
     accumulator = motmetrics.MOTAccumulator(auto_id=True)
     numbers = {}  # motmetrics wants numbers for ids
     counted_tracks = set()
+
+    def large_enough(face):
+        x1, y1, x2, y2 = face["box"]
+        return min(x2 - x1, y2 - y1) >= min_size
+
     for faces_in_view, faces in zip(truth, tracked):
-        people = [face for face in faces_in_view if min(face["box"][2] - face["box"][0],
-                                                         face["box"][3] - face["box"][1]) >= min_size]
+        people = [face for face in faces_in_view if large_enough(face)]
         small = [face["box"] for face in faces_in_view if face not in people]
         found = [face for face in faces if face["track_id"] is not None
                  and not any(iou(face["box"], box) >= 0.4 for box in small)]  # on a don't-care face: neither
         # people counted, like the truth's: tracks with a face of min_size or more
-        counted_tracks.update(face["track_id"] for face in found if min(face["box"][2] - face["box"][0],
-                                                                         face["box"][3] - face["box"][1]) >= min_size)
+        counted_tracks.update(face["track_id"] for face in found if large_enough(face))
         # 1 - IoU, and no match under IoU 0.4, as in the evaluation (motmetrics' iou_matrix fails under NumPy 2)
         overlap = overlaps(np.array([p["box"] for p in people], float).reshape(-1, 4),
                            np.array([f["box"] for f in found], float).reshape(-1, 4))
