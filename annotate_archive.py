@@ -2,10 +2,9 @@
 """Annotate an archive of photos and videos with Ray, on a cluster or on this machine: one record per file in
 OUTPUT/results.jsonl, each video's frames in OUTPUT/frames/. Run it again to resume where it stopped."""
 import argparse
-import sys
 from pathlib import Path
 
-from facemask import UserError
+from facemask import reported_as_exit
 from facemask.cli import add_detector_arguments, positive_int
 from facemask.cluster import WORKER_TIMEOUT, annotate_archive, summary
 
@@ -36,16 +35,10 @@ def main():
 
     settings = {"model_path": args.model, "face_dir": args.face, "confidence": args.confidence,
                 "margin": args.margin, "face_detector": args.detector}
-    try:
+    stopped = f"stopped: the files done are in {args.output / 'results.jsonl'}; run the same command to go on"
+    with reported_as_exit(interrupted=stopped):
         records, class_names = annotate_archive(args.input, args.output, settings, args.cluster, args.workers,
                                                 partial(tqdm, desc="Annotating", unit=" files"), args.worker_timeout)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print(f"stopped: the files done are in {args.output / 'results.jsonl'}; run the same command to go on",
-              file=sys.stderr)
-        sys.exit(130)
     print(summary(records, class_names))
 
 

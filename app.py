@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 
-from facemask import UserError
+from facemask import reported_as_exit
 from facemask.cli import add_detector_arguments
 
 
@@ -38,11 +38,8 @@ def main():
         detector.warm_up()
         return detector
 
-    try:
+    with reported_as_exit():
         app, examples = build_app(make_detector, args.detector, args.confidence)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
     try:
         _, url, _ = app.launch(server_name=args.host, server_port=args.port, share=False, footer_links=[],
                                quiet=True, prevent_thread_lock=True)

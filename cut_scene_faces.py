@@ -2,10 +2,9 @@
 """Cut the annotated faces of scene photos (PASCAL VOC) into a classifier's dataset, framed as detection frames
 them, several cuts per face: street faces to train on beside the web photos."""
 import argparse
-import sys
 from pathlib import Path
 
-from facemask import UserError
+from facemask import reported_as_exit
 from facemask.pipeline import MIN_FACE_SIZE
 
 
@@ -33,14 +32,8 @@ def main():
     args = parse_args()
     from facemask.training.scene_faces import cut_scene_faces
 
-    try:
+    with reported_as_exit(interrupted=f"interrupted: {args.output} was not written"):
         record = cut_scene_faces(args.scenes, args.output, args.labels, args.seed, args.min_size, args.force)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print(f"interrupted: {args.output} was not written", file=sys.stderr)
-        sys.exit(130)
     faces = ", ".join(f"{count} {label} ({record['cuts_per_face'][label]} cuts each)"
                       for label, count in sorted(record["faces"].items()))
     print(f"cut {len(record['images'])} images from {sum(record['faces'].values())} faces: {faces}")

@@ -1,10 +1,9 @@
 #!/usr/bin/env python3
 """Find faces in photos and tell whether each wears a mask; annotate the photos and report as JSON."""
 import argparse
-import sys
 from pathlib import Path
 
-from facemask import UserError
+from facemask import reported_as_exit
 from facemask.cli import add_detector_arguments
 from facemask.images import IMAGE_EXTENSIONS
 
@@ -36,15 +35,10 @@ def main():
     from facemask.photos import annotate_photos
     from facemask.pipeline import MaskDetector
 
-    try:
+    with reported_as_exit():
         make_detector = partial(MaskDetector, args.model, args.face, args.confidence, margin=args.margin,
                                 face_detector=args.detector)
         annotate_photos(make_detector, args.image, args.output, args.json, args.show, args.workers)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,9 @@
 #!/usr/bin/env python3
 """Detect face masks live in a webcam, a video file or a stream; optionally save the annotated video."""
 import argparse
-import sys
 from pathlib import Path
 
-from facemask import UserError
+from facemask import reported_as_exit
 from facemask.cli import add_detector_arguments, positive_int
 from facemask.pipeline import VIDEO_DETECTOR
 from facemask.video import DETECT_SECONDS, VIDEO_EXTENSIONS, detect_every
@@ -40,16 +39,13 @@ def main():
     args = parse_args()
     from facemask.video import check_outputs, load_detectors, run_video
 
-    try:
+    with reported_as_exit():
         check_outputs(args.output, args.json_lines, args.people, args.snapshots, args.plot)
         detectors = load_detectors(args.model, args.face, args.confidence, margin=args.margin,
                                    face_detector=args.detector)
         totals = run_video(detectors, args.input, args.output, args.json_lines, display=not args.no_display,
                            read_timeout=args.read_timeout, people=args.people, snapshots_dir=args.snapshots,
                            plot=args.plot, every=args.detect_every)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
     from facemask.drawing import caption
 
     class_names = detectors[0].classifier.class_names

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from facemask import UserError
+from facemask import reported_as_exit
 from facemask.cli import add_detector_arguments, probability
 from facemask.pipeline import DEFAULT_DETECTOR, VIDEO_DETECTOR
 
@@ -68,7 +68,7 @@ def main():
 
     log = sys.stderr if args.json == "-" else sys.stdout
     report = {"model": str(args.model), "detector": args.detector, "video": args.video}
-    try:
+    with reported_as_exit():
         if args.output:  # before the evaluation, not after it
             check_output(args.output, "--output", folder=True)
         if args.json not in (None, "-"):
@@ -91,9 +91,6 @@ def main():
             print(text, end="")
         elif args.json:
             write_atomically(args.json, text.encode())
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,9 @@
 #!/usr/bin/env python3
 """Draw face masks on face photos: a dataset of masked faces (with_mask/, mask_weared_incorrect/) for training."""
 import argparse
-import sys
 from pathlib import Path
 
-from facemask import UserError
+from facemask import reported_as_exit
 from facemask.drawn_masks.mask_drawing import STYLES
 
 
@@ -47,15 +46,9 @@ def main():
     args = parse_args()
     from facemask.drawn_masks.masked_faces import make_masked_faces, summary
 
-    try:
+    with reported_as_exit(interrupted=f"interrupted: {args.output} was not written"):
         record = make_masked_faces(args.input, args.output, args.styles, args.worn, args.per_face, args.seed,
                                    args.workers, args.force)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print(f"interrupted: {args.output} was not written", file=sys.stderr)
-        sys.exit(130)
     for line in summary(record):
         print(line)
     print(f"wrote {args.output}")

@@ -2,10 +2,9 @@
 """Train the face detector (an SSD-style head on MobileNetV2) on scene photos with PASCAL VOC face boxes, and on
 scenes composed from face photos."""
 import argparse
-import sys
 from pathlib import Path
 
-from facemask import UserError
+from facemask import reported_as_exit
 
 
 def parse_args():
@@ -50,14 +49,8 @@ def main():
     args = parse_args()
     from facemask.training.detector import DetectorOptions, train_detector
 
-    try:
+    with reported_as_exit(interrupted="interrupted: no detector was written"):
         train_detector(DetectorOptions(**vars(args)))
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print("interrupted: no detector was written", file=sys.stderr)
-        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,9 @@
 #!/usr/bin/env python3
 """Train a mask / no-mask classifier (MobileNetV2 transfer learning) on folders of face images."""
 import argparse
-import sys
 from pathlib import Path
 
-from facemask import UserError
+from facemask import reported_as_exit
 
 
 def parse_args():
@@ -78,18 +77,12 @@ def main():
     from facemask.runtime import export_tflite
     from facemask.training.classifier import TrainingOptions, train
 
-    try:
+    with reported_as_exit(interrupted="interrupted: no model was written"):
         if args.export is not None:
             print(f"wrote {export_tflite(args.export)}")
             return
         del args.export
         train(TrainingOptions(**vars(args)))
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print("interrupted: no model was written", file=sys.stderr)
-        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,21 @@ class UserError(Exception):
 
 
 @contextmanager
+def reported_as_exit(interrupted=None):
+    """A script's work: a UserError is printed as `error: …` on one line and the script exits 2; Ctrl-C ends it
+    with exit 130, after the line `interrupted` (what was or was not written) when given."""
+    try:
+        yield
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        if interrupted:
+            print(interrupted, file=sys.stderr)
+        sys.exit(130)
+
+
+@contextmanager
 def start_up_lines_dropped():
     """Drop the lines of START_UP_LINE from what the C++ side writes to standard error in the block; the other
     lines are written after it."""

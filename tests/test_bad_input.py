@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image, ImageOps  # installed with matplotlib
 
-from facemask import UserError
+from facemask import UserError, reported_as_exit
 from facemask.dataset import load_dataset
 from facemask.files import output_problem
 from facemask.images import IMAGE_EXTENSIONS, JPEG_MAGIC, PNG_MAGIC, prepare_face, read_image, to_bgr8
@@ -543,6 +543,20 @@ def test_a_negative_margin_is_refused_naming_the_flag(script, source, margin):
     result = run(script, *source, "--margin", margin)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].endswith(f"error: argument --margin: must be 0 or more, not {margin}")
+
+
+@pytest.mark.parametrize("problem, code, line", [(UserError("no photo named x.jpg"), 2, "error: no photo named x.jpg"),
+                                                  (KeyboardInterrupt(), 130, "interrupted: out/ was not written")])
+def test_every_script_reports_a_user_error_or_ctrl_c_in_one_line_and_its_exit_code(capsys, problem, code, line):
+    with pytest.raises(SystemExit) as stopped:
+        with reported_as_exit(interrupted="interrupted: out/ was not written"):
+            raise problem
+    assert stopped.value.code == code and capsys.readouterr().err == line + "\n"
+    with reported_as_exit():  # work that ends well goes on
+        pass
+    with pytest.raises(ValueError):  # a bug is not dressed up as the user's error
+        with reported_as_exit():
+            raise ValueError("a bug")
 
 
 def test_show_without_a_display_warns_and_completes():
