@@ -4,7 +4,8 @@ and what is written about them: the people file, the snapshots of the unmasked, 
 
 A person's label is the class whose probability, averaged over the person's last LABEL_SECONDS of classified frames,
 is the highest: one odd frame does not flip it, and a mask taken off shows once it has been off for half that window.
-At the end, each person's label over the whole track is the class of the highest mean probability.
+At the end, each person's label over the whole track is the class of the highest mean probability. Each look counts
+in these means by the face's size (its shorter side in pixels): a person coming nearer is seen better.
 After their first few faces, a person is classified only once in half that window (see MIN_CLASSIFIED), or once a
 second while the face detector's own guess at the class agrees with their label (see SETTLED_SECONDS).
 
@@ -53,27 +54,35 @@ def centre_and_size(box):
     return np.array([(x1 + x2) / 2, (y1 + y2) / 2, max(x2 - x1, y2 - y1)], float)
 
 
+def face_size(box):
+    """How much a look at a face counts towards its person's label: its shorter side, in pixels."""
+    x1, y1, x2, y2 = box
+    return max(1, min(x2 - x1, y2 - y1))
+
+
 @dataclass
 class Person:
-    """One track: where it was seen and the sum of its faces' class probabilities."""
+    """One track: where it was seen, and the sum of its faces' class probabilities, each weighed by the face's size."""
     track_id: int
     first_frame: int
     last_frame: int = 0
     frames: int = 0  # frames the person was in, detected or placed between detections
     classified: int = 0  # frames the person's face was classified in
     probability_sum: np.ndarray = None
-    recent: deque = field(default_factory=deque)  # (frame, class probabilities) of the last LABEL_SECONDS, newest last
+    size_sum: float = 0.0  # the weights of probability_sum
+    recent: deque = field(default_factory=deque)  # (frame, class probabilities, face size) of the last LABEL_SECONDS
     snapshot: np.ndarray = None  # the clearest crop of the face: the largest, scaled by the detector's confidence
     snapshot_score: float = 0.0
 
     def recent_probabilities(self):
-        """The mean class probabilities of the person's recent classified faces, the window their label is decided
-        over."""
-        return np.mean([probability for _, probability in self.recent], axis=0)
+        """The mean class probabilities of the person's recent classified faces, weighed by their size: the window
+        their label is decided over."""
+        _, recent, sizes = zip(*self.recent)
+        return np.average(recent, axis=0, weights=sizes)
 
     def label(self, class_names):
-        """(label, mean probability of it) over the whole track."""
-        mean = self.probability_sum / self.classified
+        """(label, mean probability of it) over the whole track, each face weighed by its size."""
+        mean = self.probability_sum / self.size_sum
         return class_names[int(mean.argmax())], float(mean.max())
 
 
@@ -198,7 +207,7 @@ class PeopleTracker:
             face = {**face, "track_id": None, "person_label": face["label"], "person_confidence": face["confidence"]}
             if number in track_of:
                 probability = probabilities(face, self.class_names) if number in classified else None
-                face.update(self._see(track_of[number], probability, index))
+                face.update(self._see(track_of[number], probability, index, face_size(face["box"])))
                 if self.keep_snapshots and frame is not None:
                     self._keep_snapshot(self.people[face["track_id"]], face, frame)
             result.append(face)
@@ -212,7 +221,8 @@ class PeopleTracker:
             overlap = overlaps(np.array([face["box"] for face in unnumbered], float), np.array([box], float))[:, 0]
             first = unnumbered[int(overlap.argmax())]
             if overlap.max() > 0:
-                first.update(self._see(track_id, probabilities(first, self.class_names), last_index))
+                first.update(self._see(track_id, probabilities(first, self.class_names), last_index,
+                                       face_size(first["box"])))
 
     def _decide(self, index, boxes_then=None):
         """The last detected frame and the frames after it, up to `index`. With `boxes_then`, the boxes of the
@@ -261,9 +271,9 @@ class PeopleTracker:
         label = self.class_names[int(person.recent_probabilities().argmax())]
         return (guess >= 0.5) == (label == "without_mask")
 
-    def _see(self, track_id, probability, index):
-        """Person `track_id` seen on frame `index`, their face's class `probability` (None: not classified); their
-        label over their recent frames."""
+    def _see(self, track_id, probability, index, size):
+        """Person `track_id` seen on frame `index`, their face's class `probability` (None: not classified) and
+        `size`; their label over their recent frames."""
         person = self.people.get(track_id)
         if person is None:
             person = self.people[track_id] = Person(track_id, index, probability_sum=np.zeros(len(self.class_names)))
@@ -271,8 +281,9 @@ class PeopleTracker:
         person.frames += 1
         if probability is not None:
             person.classified += 1
-            person.probability_sum += probability
-            person.recent.append((index, probability))
+            person.probability_sum += size * probability
+            person.size_sum += size
+            person.recent.append((index, probability, size))
             while person.recent[0][0] <= index - self.window:  # the oldest falls out past the window
                 person.recent.popleft()
         recent = person.recent_probabilities()

@@ -47,6 +47,22 @@ def test_one_face_keeps_its_id_and_one_odd_frame_does_not_flip_its_label():
     assert tracker.counts() == {"with_mask": 1, "without_mask": 0}
 
 
+def test_a_person_coming_nearer_is_labelled_by_the_larger_looks_more():
+    tracker = PeopleTracker(NAMES, frame_rate=15)
+    # a face growing from 24 to 96 px about one place, called unmasked while under 70 px (6 of its 10 frames)
+    sizes = list(range(24, 97, 8))
+    frames = [[face(100 - size // 2, 100 - size // 2, "without_mask" if size < 70 else "with_mask", 0.9, size)]
+              for size in sizes]
+    seen = [faces[0] for faces in follow(tracker, frames)]
+    assert {f["track_id"] for f in seen} == {1}
+    label, confidence = tracker.people[1].label(NAMES)
+    # each look weighed by its size: the four large masked looks outweigh the six small ones; the plain mean would
+    # say unmasked (0.58)
+    masked = sum(size * (0.1 if size < 70 else 0.9) for size in sizes) / sum(sizes)
+    assert label == "with_mask" and confidence == pytest.approx(masked)
+    assert seen[-1]["person_label"] == "with_mask"
+
+
 def test_frames_without_faces_and_a_face_coming_back():
     tracker = PeopleTracker(NAMES, frame_rate=15)
     decided = follow(tracker, [[face(10 + 4 * index, 50)] for index in range(5)] + [[], [face(34, 50)]])
