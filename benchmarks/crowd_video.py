@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared"
 
-from facemask.boxes import overlaps  # noqa: E402
+from facemask.boxes import overlaps, shorter_side  # noqa: E402
 from facemask.evaluate import iou, read_voc, voc_annotations  # noqa: E402
 from facemask.images import read_image  # noqa: E402
 from facemask.pipeline import DEFAULT_MODEL  # noqa: E402
@@ -150,8 +150,7 @@ def measure(truth, tracked, tracker, min_size):
     counted_tracks = set()
 
     def large_enough(face):
-        x1, y1, x2, y2 = face["box"]
-        return min(x2 - x1, y2 - y1) >= min_size
+        return shorter_side(face["box"]) >= min_size
 
     for faces_in_view, faces in zip(truth, tracked):
         people = [face for face in faces_in_view if large_enough(face)]

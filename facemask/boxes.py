@@ -1,6 +1,13 @@
-"""What the face detectors share about boxes: their overlaps, and non-maximum suppression."""
+"""What the face detectors, the evaluation and the tracking share about boxes: a face's size, their overlaps, and
+non-maximum suppression."""
 import cv2
 import numpy as np
+
+
+def shorter_side(box):
+    """A face box's size as the evaluation and the tracking measure it: the shorter side of [x1, y1, x2, y2]."""
+    x1, y1, x2, y2 = box
+    return min(x2 - x1, y2 - y1)
 
 
 def non_maximum_suppression(boxes, scores, iou_threshold):

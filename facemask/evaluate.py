@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from facemask import UserError
+from facemask.boxes import shorter_side
 from facemask.dataset import load_dataset
 from facemask.images import is_image_file, read_image
 from facemask.report import classification_summary, save_confusion_matrix
@@ -88,14 +89,13 @@ def size_band(box):
 
 def side_band(box):
     """The name of the CLASS_SIZE_BANDS band of a box's shorter side."""
-    side = min(box[2] - box[0], box[3] - box[1])
-    return next(name for name, limit in CLASS_SIZE_BANDS if side < limit)
+    return next(name for name, limit in CLASS_SIZE_BANDS if shorter_side(box) < limit)
 
 
 def is_counted(label, box, class_names, min_size):
     """Whether an annotated face counts: a class the model knows, and a shorter side of at least min_size pixels.
     The others are don't-care: not counted, and a detection on them is not false."""
-    return label in class_names and min(box[2] - box[0], box[3] - box[1]) >= min_size
+    return label in class_names and shorter_side(box) >= min_size
 
 
 def judge_image(truths, detections, class_names, iou_threshold=0.4, min_size=0):

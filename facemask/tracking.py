@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from facemask.boxes import overlaps
+from facemask.boxes import overlaps, shorter_side
 
 LABEL_SECONDS = 0.4  # the window of frames a person's label is decided over
 # After their first MIN_CLASSIFIED classified faces, a person is classified again once in half the window: two looks
@@ -56,8 +56,7 @@ def centre_and_size(box):
 
 def face_size(box):
     """How much a look at a face counts towards its person's label: its shorter side, in pixels."""
-    x1, y1, x2, y2 = box
-    return max(1, min(x2 - x1, y2 - y1))
+    return max(1, shorter_side(box))
 
 
 @dataclass

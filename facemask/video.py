@@ -27,6 +27,7 @@ import cv2
 from tqdm import tqdm
 
 from facemask import UserError
+from facemask.boxes import shorter_side
 from facemask.detectors import RESIZABLE
 from facemask.detectors.mobilenet import DEFAULT_INPUT_SIZE, input_scale
 from facemask.drawing import draw_faces, draw_fps
@@ -282,7 +283,7 @@ def glance_sees(faces, frame_shape, glance_size):
     GLANCE_FACE pixels or more; False without faces, as a glance cannot be trusted to find newcomers."""
     if not faces:
         return False
-    smallest = min(min(x2 - x1, y2 - y1) for x1, y1, x2, y2 in (face["box"] for face in faces))
+    smallest = min(shorter_side(face["box"]) for face in faces)
     return smallest * input_scale(*frame_shape[:2], glance_size) >= GLANCE_FACE
 
 

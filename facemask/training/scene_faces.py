@@ -19,6 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from facemask import UserError
+from facemask.boxes import shorter_side
 from facemask.dataset import SCENE_FACES_LIST
 from facemask.evaluate import read_voc, voc_annotations
 from facemask.files import check_made_dataset, replaced_folder
@@ -59,7 +60,7 @@ def find_scene_faces(scenes_dir, labels=None, min_size=MIN_FACE_SIZE):
     for annotation in voc_annotations(scenes_dir):
         filename, boxes = read_voc(annotation)
         for index, (label, box) in enumerate(boxes):
-            if min(box[2] - box[0], box[3] - box[1]) >= min_size and (labels is None or label in labels):
+            if shorter_side(box) >= min_size and (labels is None or label in labels):
                 faces.append((scenes_dir / "images" / filename, index, label, box))
     if not faces:
         of = f" labelled {' or '.join(labels)}" if labels else ""
