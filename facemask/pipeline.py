@@ -1,5 +1,5 @@
-"""One pipeline from a BGR frame to its faces: detect, clip, skip faces too small to judge, prepare each face
-exactly as training did, and classify all faces of the frame in one call.
+"""One pipeline from a BGR frame to its faces: brighten a frame the camera failed to expose, detect, clip, skip
+faces too small to judge, prepare each face exactly as training did, and classify all faces of the frame in one call.
 
 A face is a dict: {"box": [x1, y1, x2, y2] in the frame's pixels, "label": class name, "confidence": the
 probability of that class, "face_confidence": the face detector's confidence that it is a face}.
@@ -16,6 +16,7 @@ import numpy as np
 
 from facemask.detectors import FACE_DETECTORS, CaffeSSD
 from facemask.detectors.mobilenet import MASK_CLASSES
+from facemask.exposure import exposed
 from facemask.images import prepare_face
 from facemask.runtime import Classifier
 
@@ -89,7 +90,7 @@ class MaskDetector:
         """The frame's faces, large enough to classify, not classified yet: {"box", "face_confidence"} each.
         `look`: "full", or "glance" for the glance detector's, if there is one."""
         face_detector = self.glance_detector if look == "glance" and self.glance_detector else self.face_detector
-        boxes, face_confidences = large_enough(*face_detector.detect(frame, self.confidence))
+        boxes, face_confidences = large_enough(*face_detector.detect(exposed(frame), self.confidence))
         faces = [{"box": box.tolist(), "face_confidence": round(float(face_confidence), 6)}
                  for box, face_confidence in zip(boxes, face_confidences)]
         classes = class_output(face_detector) if self.mask_classes else None
@@ -101,6 +102,7 @@ class MaskDetector:
 
     def classify(self, frame, faces):
         """The faces found in the frame, each with its "label" and "confidence"."""
+        frame = exposed(frame)  # the frame the faces were found in
         crops = [prepare_face(crop_face(frame, face["box"], self.margin), self.classifier.input_size)
                  for face in faces]
         probabilities = self.classifier(np.array(crops))
