@@ -62,10 +62,12 @@ def crop_face(frame, box, margin=FACE_MARGIN):
 
 
 class MaskDetector:
-    """Callable on a BGR frame; returns its faces. `threads` caps the classifier's threads (default: all cores)."""
+    """Callable on a BGR frame; returns its faces. `threads` caps the classifier's threads (default: all cores).
+    `exposure`: brighten a frame the camera failed to expose before both networks see it (facemask.exposure); the
+    tutorials' pipeline did not, and False runs it as they did."""
 
     def __init__(self, model_path=DEFAULT_MODEL, face_dir=None, confidence=None, threads=None, margin=FACE_MARGIN,
-                 face_detector=DEFAULT_DETECTOR, input_size=None, glance_size=None):
+                 face_detector=DEFAULT_DETECTOR, input_size=None, glance_size=None, exposure=True):
         self.face_detector = FACE_DETECTORS[face_detector](face_dir, threads, input_size)
         # A second, cheaper look at a smaller input, for the video frames whose faces are all large (see video.py)
         self.glance_size = glance_size
@@ -74,7 +76,7 @@ class MaskDetector:
         # our detector's class output is weighed in only for a classifier of the same two classes
         self.mask_classes = sorted(self.classifier.class_names) == list(MASK_CLASSES)
         self.confidence = self.face_detector.default_confidence if confidence is None else confidence
-        self.margin = margin
+        self.margin, self.exposure = margin, exposure
 
     def warm_up(self):
         """Run both networks once, so that their one-off set-up does not land on the first real frame."""
@@ -86,11 +88,15 @@ class MaskDetector:
     def __call__(self, frame):
         return self.classify(frame, self.find_faces(frame))
 
+    def seen(self, frame):
+        """The frame as both networks see it."""
+        return exposed(frame) if self.exposure else frame
+
     def find_faces(self, frame, look="full"):
         """The frame's faces, large enough to classify, not classified yet: {"box", "face_confidence"} each.
         `look`: "full", or "glance" for the glance detector's, if there is one."""
         face_detector = self.glance_detector if look == "glance" and self.glance_detector else self.face_detector
-        boxes, face_confidences = large_enough(*face_detector.detect(exposed(frame), self.confidence))
+        boxes, face_confidences = large_enough(*face_detector.detect(self.seen(frame), self.confidence))
         faces = [{"box": box.tolist(), "face_confidence": round(float(face_confidence), 6)}
                  for box, face_confidence in zip(boxes, face_confidences)]
         classes = class_output(face_detector) if self.mask_classes else None
@@ -102,7 +108,7 @@ class MaskDetector:
 
     def classify(self, frame, faces):
         """The faces found in the frame, each with its "label" and "confidence"."""
-        frame = exposed(frame)  # the frame the faces were found in
+        frame = self.seen(frame)  # the frame the faces were found in
         crops = [prepare_face(crop_face(frame, face["box"], self.margin), self.classifier.input_size)
                  for face in faces]
         probabilities = self.classifier(np.array(crops))

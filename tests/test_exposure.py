@@ -37,7 +37,7 @@ def detector():
 
 def test_the_pipeline_finds_and_labels_a_face_in_a_frame_at_3_percent_of_its_light(detector):
     dark = (face_photo() * 0.03).astype(np.uint8)  # 7 levels of light on her face
-    _, seen_dark = detector.face_detector.detect(dark, 0.0)
+    as_it_is = MaskDetector(DEFAULT_MODEL, exposure=False)(dark)  # as the tutorials' pipeline sees it
     faces = detector(dark)
     assert len(faces) == 1 and faces[0]["label"] == "without_mask"
-    assert faces[0]["face_confidence"] > seen_dark.max() + 0.1  # it looked at the frame brightened
+    assert faces[0]["face_confidence"] > max([face["face_confidence"] for face in as_it_is], default=0) + 0.1
