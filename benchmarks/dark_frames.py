@@ -21,9 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from aizoo import AizooDetector  # noqa: E402
-from peer_accuracy import LEGACY_MODEL, SETS, SHARED, Timed, class_names_of, table  # noqa: E402
+from peer_accuracy import LEGACY_MODEL, SETS, SHARED, measure, table  # noqa: E402
 
-from facemask.evaluate import evaluate_scenes  # noqa: E402
 from facemask.images import IMAGE_EXTENSIONS  # noqa: E402
 from facemask.pipeline import DEFAULT_MODEL, MaskDetector  # noqa: E402
 
@@ -61,12 +60,7 @@ def main():
         for set_name, folder, min_size in SETS:
             for share in SHARES:
                 dark = darken_set(folder, share, Path(scratch) / f"{folder.name}-{share}")
-                results = []
-                for name, make in PIPELINES:
-                    pipeline = make()
-                    timed = Timed(pipeline)
-                    scenes = evaluate_scenes(timed, dark, class_names_of(pipeline), min_size=min_size)
-                    results.append((name, scenes, 1000 * timed.seconds / timed.photos))
+                results = measure(PIPELINES, dark, min_size)
                 print(f"\n{set_name}, at {share:.0%} of its light: {results[0][1]['images']} photos, "
                       f"{results[0][1]['faces']} faces counted, IoU ≥ 0.4 (AP at IoU 0.5)\n")
                 print(table(results), flush=True)

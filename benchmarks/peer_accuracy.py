@@ -105,6 +105,18 @@ def size_table(results, label):
     return "\n".join(lines) + f"\n\n({label} faces per band: {counts})"
 
 
+def measure(rows, folder, min_size):
+    """(name, evaluate_scenes' figures, milliseconds per photo) of each (name, function that makes the pipeline)
+    on the scene set in `folder`."""
+    results = []
+    for name, make in rows:
+        pipeline = make()
+        timed = Timed(pipeline)
+        scenes = evaluate_scenes(timed, folder, class_names_of(pipeline), min_size=min_size)
+        results.append((name, scenes, 1000 * timed.seconds / timed.photos))
+    return results
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--detectors", nargs="+", choices=sorted(FACE_DETECTORS), default=sorted(FACE_DETECTORS),
@@ -114,12 +126,7 @@ def main():
         sys.exit(f"error: this benchmark needs the development data in {SHARED}, which the toolkit does not ship")
     rows = pipelines(args.detectors)
     for set_name, folder, min_size in SETS:
-        results = []
-        for name, make in rows:
-            pipeline = make()
-            timed = Timed(pipeline)
-            scenes = evaluate_scenes(timed, folder, class_names_of(pipeline), min_size=min_size)
-            results.append((name, scenes, 1000 * timed.seconds / timed.photos))
+        results = measure(rows, folder, min_size)
         faces = results[0][1]["faces"]
         print(f"\n{set_name}: {results[0][1]['images']} photos, {faces} faces counted, IoU ≥ 0.4 "
               f"(AP at IoU 0.5)\n")
