@@ -20,17 +20,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from aizoo import AizooDetector  # noqa: E402
-from peer_accuracy import LEGACY_MODEL, SETS, SHARED, measure, table  # noqa: E402
+from peer_accuracy import AIZOO_AT_03, SETS, SHARED, TUTORIAL, measure, table  # noqa: E402
 
 from facemask.images import IMAGE_EXTENSIONS  # noqa: E402
 from facemask.pipeline import DEFAULT_MODEL, MaskDetector  # noqa: E402
 
 SHARES = (0.3, 0.12)
 PIPELINES = [
-    ("classic tutorial (legacy model, SSD at 0.5, no margin)",
-     lambda: MaskDetector(LEGACY_MODEL, face_detector="ssd", confidence=0.5, margin=0.0, exposure=False)),
-    ("AIZOO peer, confidence 0.3", lambda: AizooDetector(0.3)),
+    TUTORIAL,
+    AIZOO_AT_03,
     ("ours, the default without the exposure step", lambda: MaskDetector(DEFAULT_MODEL, exposure=False)),
     ("ours, the default", lambda: MaskDetector(DEFAULT_MODEL)),
 ]

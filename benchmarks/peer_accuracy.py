@@ -28,6 +28,10 @@ LEGACY_MODEL = SHARED / "models" / "legacy" / "mask_detector.model"
 CLASSES = ("without_mask", "with_mask")  # the unmasked class first: it is the one a user looks for
 SETS = [("scenes-dev", SHARED / "data" / "scenes-dev", 0),
         ("scenes-street/val, faces ≥ 16 px", SHARED / "data" / "scenes-street" / "val", 16)]
+# (name, a function that makes the pipeline): the tutorials' pipeline as they ran it, and the peer
+TUTORIAL = ("classic tutorial (legacy model, SSD at 0.5, no margin)",
+            lambda: MaskDetector(LEGACY_MODEL, face_detector="ssd", confidence=0.5, margin=0.0, exposure=False))
+AIZOO_AT_03 = ("AIZOO peer, confidence 0.3", lambda: AizooDetector(0.3))
 
 
 class Timed:
@@ -49,11 +53,7 @@ def pipelines(detector_names):
     def ours(name):
         return lambda: MaskDetector(DEFAULT_MODEL, face_detector=name)
 
-    rows = [("classic tutorial (legacy model, SSD at 0.5, no margin)",
-             lambda: MaskDetector(LEGACY_MODEL, face_detector="ssd", confidence=0.5, margin=0.0,
-                                  exposure=False)),
-            ("AIZOO peer, confidence 0.3", lambda: AizooDetector(0.3)),
-            ("AIZOO peer, confidence 0.5 (its default)", lambda: AizooDetector(0.5))]
+    rows = [TUTORIAL, AIZOO_AT_03, ("AIZOO peer, confidence 0.5 (its default)", lambda: AizooDetector(0.5))]
     for name in detector_names:
         default = " (the default, for photos and video)" if name == DEFAULT_DETECTOR else ""
         rows.append((f"ours, --detector {name}{default}", ours(name)))
