@@ -95,7 +95,7 @@ def test_a_run_stopped_half_way_resumes_and_writes_each_file_once(archive, one_m
         time.sleep(0.1)
     run.send_signal(signal.SIGINT)  # Ctrl-C
     _, stderr = run.communicate(timeout=120)
-    assert run.returncode == 130 and "run the same command to go on" in stderr
+    assert run.returncode == 130 and "run the same command to go on" in stderr, stderr
     done = len(results.read_text().splitlines())
     assert 4 <= done < 27
     again = annotate("--input", archive, "--output", output)
