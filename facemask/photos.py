@@ -48,6 +48,9 @@ def plan_outputs(inputs, output, many):
     """(image, where its annotated copy goes) for each input; UserError when two would go to the same place, or
     when `output` cannot be written."""
     if output is not None:
+        if many and not Path(output).is_dir() and is_image_file(output):
+            raise UserError(f"--output {output} names an image file, but several images are annotated into a folder: "
+                            "give a folder's name")
         check_output(output, "--output", folder=many or Path(output).is_dir())
     jobs, source_of = [], {}
     for path, name in inputs:

@@ -179,6 +179,22 @@ def test_two_photos_that_would_overwrite_each_others_output_are_refused(tmp_path
     assert not (tmp_path / "out").exists()
 
 
+def test_a_folder_with_an_image_file_as_output_is_refused_before_any_photo_is_read(tmp_path):
+    from facemask.photos import annotate_photos
+
+    (tmp_path / "photos").mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        cv2.imwrite(str(tmp_path / "photos" / name), face_photo())
+
+    def make_detector(**options):
+        raise AssertionError("the detector was made: the photos were about to be read")
+
+    with pytest.raises(UserError, match=r"--output .*x\.jpg names an image file, but several images are annotated "
+                                        r"into a folder: give a folder's name"):
+        annotate_photos(make_detector, [tmp_path / "photos"], tmp_path / "x.jpg")
+    assert not (tmp_path / "x.jpg").exists()
+
+
 @pytest.mark.parametrize("problem", ["missing image", "text file named .jpg", "missing model", "unopenable video"])
 def test_bad_input_exits_non_zero_naming_it(tmp_path, problem):
     text_file = tmp_path / "notes.jpg"
