@@ -87,6 +87,12 @@ def test_faces_are_labelled_from_the_scenes_annotations_and_the_face_photos_fold
         cv2.imwrite(str(tmp_path / "faces" / name / "1.jpg"), photo)
     found, skipped = find_face_boxes(tmp_path / "faces", BlazeFace("short"))
     assert skipped == 0 and [labels[0] for _, _, labels in found] == [-1, 0, 1]  # sorted: other, with, without
+    # class folders that are symbolic links are read as the classifier's dataset reads them
+    (tmp_path / "linked").mkdir()
+    for name in ("with_mask", "without_mask"):
+        (tmp_path / "linked" / name).symlink_to(tmp_path / "faces" / name, target_is_directory=True)
+    found, skipped = find_face_boxes(tmp_path / "linked", BlazeFace("short"))
+    assert skipped == 0 and [labels[0] for _, _, labels in found] == [0, 1]
 
 
 def make_scenes(folder, count, rng):

@@ -9,6 +9,9 @@ moved to the way the scene photos' annotators drew boxes (see FACE_BOX_SHIFT).
 Each face also has a label for the detector's class output (see class_label): the scene photos' own, and a face
 photo's from its folder (with_mask/, without_mask/), so that the composed scenes hold as many faces of each.
 """
+import os
+from pathlib import Path
+
 import cv2
 import numpy as np
 from tqdm import tqdm
@@ -48,7 +51,9 @@ def find_face_boxes(folder, face_finder):
     no larger than LONGEST_FACE_PHOTO, (n, 4) boxes, the photo's subject first, (n,) class labels: the subject's
     by the folder under `folder` it is in, the others' -1), and the number of photos skipped (unreadable, or no
     face found). `face_finder` is a BlazeFace."""
-    paths = sorted(path for path in folder.rglob("*") if path.is_file() and is_image_file(path))
+    # os.walk, not rglob: it follows class folders that are symbolic links, as the classifier's dataset does
+    paths = sorted(Path(parent) / name for parent, _, names in os.walk(folder, followlinks=True) for name in names
+                   if is_image_file(Path(name)) and (Path(parent) / name).is_file())
     if not paths:
         raise UserError(f"no face photos in {folder}")
     found, skipped = [], 0
