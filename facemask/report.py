@@ -43,8 +43,9 @@ def save_training_curves(history, path):
     figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(10, 4))
     epochs = np.arange(1, len(history["loss"]) + 1)
     for axes, metric in ((loss_axes, "loss"), (accuracy_axes, "accuracy")):
-        axes.plot(epochs, history[metric], label=f"train {metric}")
-        axes.plot(epochs, history[f"val_{metric}"], label=f"validation {metric}")
+        # with points: a run of one epoch has no line to draw
+        axes.plot(epochs, history[metric], marker="o", label=f"train {metric}")
+        axes.plot(epochs, history[f"val_{metric}"], marker="o", label=f"validation {metric}")
         axes.set_xlabel("epoch")
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs 1, 2, 3, not 1.25
         axes.set_title(metric.capitalize())

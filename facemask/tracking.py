@@ -332,6 +332,7 @@ def people_plot(tracker):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from facemask.drawing import caption
 
@@ -341,6 +342,7 @@ def people_plot(tracker):
         axes.plot(seconds, [counts[name] for counts in tracker.in_view], label=caption(name), drawstyle="steps-post")
     axes.set_xlabel("seconds")
     axes.set_ylabel("people in view")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # 1 person, 2 people: never 1.5
     axes.legend()
     figure.tight_layout()
     data = io.BytesIO()
