@@ -39,7 +39,12 @@ def evaluate_crops(classifier, dataset_dir, confusion_matrix_path=None):
 
 
 def voc_annotations(scenes_dir):
-    """The sorted PASCAL VOC files of scenes_dir/annotations; UserError when there is none."""
+    """The sorted PASCAL VOC files of scenes_dir/annotations; UserError naming the folder that is missing, or saying
+    there is none."""
+    if not Path(scenes_dir).is_dir():
+        raise UserError(f"scenes folder not found: {scenes_dir}")
+    if not (Path(scenes_dir) / "annotations").is_dir():
+        raise UserError(f"no PASCAL VOC annotations in {scenes_dir}: it has no annotations/ folder")
     annotations = sorted((Path(scenes_dir) / "annotations").glob("*.xml"))
     if not annotations:
         raise UserError(f"no PASCAL VOC annotations in {Path(scenes_dir) / 'annotations'}")

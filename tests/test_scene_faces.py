@@ -89,6 +89,7 @@ def test_every_label_by_default_and_a_face_under_min_size_is_not_cut(scenes, tmp
 
 @pytest.mark.parametrize("case, message", [
     ("no annotations", "error: no PASCAL VOC annotations in"),
+    ("no scenes folder", "error: scenes folder not found: "),
     ("no such label", "error: no face labelled hat of 16 pixels or more annotated in"),
     ("output inside the scenes", "must be apart: neither inside the other"),
     ("output not empty", "is not empty: pass --force"),
@@ -98,6 +99,8 @@ def test_bad_input_is_one_line_and_writes_nothing(scenes, tmp_path, case, messag
     arguments = ["--scenes", scenes, "--output", output]
     if case == "no annotations":
         arguments[1] = tmp_path
+    elif case == "no scenes folder":
+        arguments[1] = tmp_path / "scenes-not-here"
     elif case == "no such label":
         arguments += ["--labels", "hat"]
     elif case == "output inside the scenes":
