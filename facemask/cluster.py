@@ -128,10 +128,20 @@ class Annotator:
                      "people": totals["people"], "people_by_label": totals["people_by_label"]}, log.read_text())
 
 
+def require_ray():
+    """The ray module; UserError naming what to install when it is not installed (requirements.txt leaves it out)."""
+    try:
+        import ray
+    except ImportError:
+        raise UserError("annotating an archive needs Ray, which is not installed: "
+                        "pip install -r requirements-cluster.txt") from None
+    return ray
+
+
 def start_ray(address=None):
     """Connect to the cluster at `address`, or start Ray on this machine: its object store small, as photos and
     results are small, and no dashboard."""
-    import ray
+    ray = require_ray()
 
     # The workers import this package from where this machine has it
     settings = {"runtime_env": {"env_vars": {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)}},
@@ -157,6 +167,7 @@ def annotate_archive(paths, output, settings, address=None, workers=None, progre
     file, done now or before; the model's class names)."""
     from facemask.pipeline import MaskDetector
 
+    require_ray()  # before any work
     class_names = MaskDetector(threads=1, **settings).classifier.class_names  # a bad model is said before Ray starts
     inputs = archive_inputs(paths)
     if not inputs:

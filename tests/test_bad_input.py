@@ -745,3 +745,21 @@ def test_detection_help_says_what_the_readme_says():
     video = " ".join(run("detect_mask_video.py", "--help").stdout.split())
     assert all(extension in video for extension in (".mp4", ".m4v", ".mov", ".mkv", ".avi"))
     assert "0.45 for mobilenet+blazeface" in video
+
+
+@pytest.mark.parametrize("script, module, requirements", [
+    (["annotate_archive.py", "--input", ROOT / "examples", "--output", "results"], "ray", "requirements-cluster.txt"),
+    (["app.py"], "gradio", "requirements-app.txt"),
+])
+def test_an_optional_part_not_installed_is_a_one_line_error_naming_what_to_install(tmp_path, script, module,
+                                                                                    requirements):
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    # a module of that name first on the path, failing as a package that is not installed does
+    (hidden / f"{module}.py").write_text(f"raise ModuleNotFoundError(\"No module named '{module}'\")\n")
+    result = subprocess.run([sys.executable, str(ROOT / script[0]), *map(str, script[1:])], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=180, env={**os.environ, "PYTHONPATH": str(hidden)})
+    assert result.returncode == 2, result.stderr
+    message = result.stderr.strip()
+    assert "\n" not in message and f"pip install -r {requirements}" in message, message
+    assert not (tmp_path / "results").exists()
