@@ -154,6 +154,7 @@ def start_ray(address=None):
 
     ray.data.DataContext.get_current().enable_progress_bars = False  # the caller's bar counts files
     logging.getLogger("ray.data").setLevel(logging.WARNING)  # not a line per dataset run
+    logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # nor a warning that they are off
     return ray
 
 
