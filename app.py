@@ -21,9 +21,20 @@ def parse_args():
     return parser.parse_args()
 
 
+def reach_directly(host):
+    """This machine's own addresses, and the one served on, reached without a proxy: Gradio checks at start that it
+    serves, with an HTTP client that honours http_proxy and https_proxy, which a company proxy cannot answer for
+    loopback."""
+    own = ["127.0.0.1", "localhost", "::1", host]
+    for name in ("NO_PROXY", "no_proxy"):
+        listed = [entry.strip() for entry in os.environ.get(name, "").split(",") if entry.strip()]
+        os.environ[name] = ",".join(dict.fromkeys(listed + own))
+
+
 def main():
     args = parse_args()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home: the page works offline
+    reach_directly(args.host)
     try:
         import gradio  # noqa: F401
     except ImportError:
