@@ -60,8 +60,9 @@ def main():
         sys.exit(2)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` stops it as cleanly as Ctrl-C
     print(f"The demo is at {url} (Ctrl-C stops it)", flush=True)
-    app.block_thread()
+    app.block_thread()  # until Ctrl-C or SIGTERM, which it takes in and closes the server
     examples.cleanup()
+    sys.exit(130)  # a user's interrupt ends every script with 130
 
 
 if __name__ == "__main__":

@@ -46,13 +46,15 @@ def main():
         totals = run_video(detectors, args.input, args.output, args.json_lines, display=not args.no_display,
                            read_timeout=args.read_timeout, people=args.people, snapshots_dir=args.snapshots,
                            plot=args.plot, every=args.detect_every)
-    from facemask.drawing import caption
+        from facemask.drawing import caption
 
-    class_names = detectors[0].classifier.class_names
-    people = ", ".join(f"{totals['people_by_label'][name]} {caption(name).lower()}" for name in class_names)
-    counts = ", ".join(f"{name} {totals[name]}" for name in class_names)
-    print(f"{totals['frames']} frames, people {totals['people']} ({people}), {totals['faces']} faces ({counts}), "
-          f"{totals['fps']:.1f} frames/s")
+        class_names = detectors[0].classifier.class_names
+        people = ", ".join(f"{totals['people_by_label'][name]} {caption(name).lower()}" for name in class_names)
+        counts = ", ".join(f"{name} {totals[name]}" for name in class_names)
+        print(f"{totals['frames']} frames, people {totals['people']} ({people}), {totals['faces']} faces ({counts}), "
+              f"{totals['fps']:.1f} frames/s")
+        if totals["stopped_by"]:  # the outputs are finished; a user's interrupt ends every script with 130
+            raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

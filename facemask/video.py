@@ -15,6 +15,7 @@ import json
 import os
 import queue
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -148,19 +149,24 @@ class FrameReader:
 @contextmanager
 def stop_on_signals(stop):
     """While in the block, Ctrl-C (SIGINT) and SIGTERM set the event `stop` instead of ending the process, so
-    the video loop finishes its output files at a frame's end. A second signal ends the process at once."""
+    the video loop finishes its output files at a frame's end. A second signal ends the process at once. Yields the
+    list of the signals received, by name."""
+    received = []
+
     def request_stop(number, frame):
-        print(f"{signal.Signals(number).name}: finishing the output files", flush=True)
+        # on a line of its own: the progress bar's line on standard error has no end yet
+        print(f"\n{signal.Signals(number).name}: finishing the output files", file=sys.stderr, flush=True)
+        received.append(signal.Signals(number).name)
         stop.set()
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
-        yield
+        yield received
         return
     previous = {number: signal.signal(number, request_stop) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield received
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
@@ -295,7 +301,8 @@ def detect_every(frame_rate, seconds=DETECT_SECONDS):
 def run_video(detectors, source, output=None, json_lines=None, display=True, read_timeout=DEFAULT_READ_TIMEOUT,
               people=None, snapshots_dir=None, plot=None, every=None):
     """Process a video until it ends, `q`/Esc is pressed, Ctrl-C or SIGTERM; returns the run's summary dict, with
-    the people followed through it (`people`, and `people_by_label`).
+    the people followed through it (`people`, and `people_by_label`) and the signal that stopped it, if one did
+    (`stopped_by`: "SIGINT", "SIGTERM" or None).
     Progress goes to stderr: a bar to the frame count for a file, a running count of frames for a camera or stream.
     The output files hold every frame processed until then. A source that delivers no frame for `read_timeout`
     seconds (0: wait for ever) ends the run the same way, and then raises UserError.
@@ -324,7 +331,7 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
             temporary = stage(json_lines, staged)
             with reported_as_user_error(json_lines):
                 log = open(temporary, "w", buffering=1)  # line by line: whole lines on disk, whatever happens
-        with stop_on_signals(reader.stopped):
+        with stop_on_signals(reader.stopped) as received:
             for frame, faces in follow_people(detectors, reader, tracker, every):
                 if output is not None or display:
                     annotated = draw_faces(frame, faces)
@@ -350,7 +357,8 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
                         break
         finished = True
     except KeyboardInterrupt:
-        print("interrupted: finishing the output files")
+        print("\ninterrupted: finishing the output files", file=sys.stderr, flush=True)
+        received = ["SIGINT"]
         finished = True
     finally:
         progress.close()  # its last line ended, before any message that follows
@@ -374,6 +382,7 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
     seconds = time.perf_counter() - started
     totals["fps"] = round(totals["frames"] / seconds, 2) if seconds > 0 else 0.0
     totals["people"], totals["people_by_label"] = len(tracker.people), tracker.counts()
+    totals["stopped_by"] = received[0] if received else None
     return totals
 
 

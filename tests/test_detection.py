@@ -332,8 +332,8 @@ def test_ctrl_c_or_sigterm_finishes_the_video_and_its_log(tmp_path, stop_signal)
     time.sleep(1)
     process.send_signal(stop_signal)
     stdout, stderr = process.communicate(timeout=60)
-    assert process.returncode == 0, stderr
-    assert f"{stop_signal.name}: finishing the output files" in stdout
+    assert process.returncode == 130, stderr
+    assert f"\n{stop_signal.name}: finishing the output files\n" in stderr  # on a line of its own
     log = [json.loads(line) for line in (tmp_path / "faces.jsonl").read_text().splitlines()]
     assert [entry["frame"] for entry in log] == list(range(len(log)))  # every line whole, none missing
     frames_logged = len(log)
