@@ -5,7 +5,10 @@ and what is written about them: the people file, the snapshots of the unmasked, 
 A person's label is the class whose probability, averaged over the person's last LABEL_SECONDS of classified frames,
 is the highest: one odd frame does not flip it, and a mask taken off shows once it has been off for half that window.
 At the end, each person's label over the whole track is the class of the highest mean probability. Each look counts
-in these means by the face's size (its shorter side in pixels): a person coming nearer is seen better.
+in these means by the face's size (its shorter side in pixels): a person coming nearer is seen better. But a person
+seen without a mask, settled (their recent label unmasked in two detected frames in a row, not one odd frame), is
+a person without a mask whatever the rest of their track says: for the counts, the people file (which says for how
+long) and the snapshots, whose crop is the clearest of those moments.
 After their first few faces, a person is classified only once in half that window (see MIN_CLASSIFIED), or once a
 second while the face detector's own guess at the class agrees with their label (see SETTLED_SECONDS).
 
@@ -72,6 +75,19 @@ class Person:
     recent: deque = field(default_factory=deque)  # (frame, class probabilities, face size) of the last LABEL_SECONDS
     snapshot: np.ndarray = None  # the clearest crop of the face: the largest, scaled by the detector's confidence
     snapshot_score: float = 0.0
+    last_detected: int = None  # the last detected frame the person was in
+    unmasked_looks: int = 0  # detected frames in a row whose recent label was without_mask
+    unmasked_frames: int = 0  # frames seen while settled without a mask (see `unmasked`)
+    unmasked_sum: np.ndarray = None  # the class probabilities of the looks then, weighed by size, and their weights
+    unmasked_size_sum: float = 0.0
+    unmasked_snapshot: np.ndarray = None  # the clearest crop while settled without a mask
+    unmasked_snapshot_score: float = 0.0
+
+    @property
+    def unmasked(self):
+        """Whether the person is now settled without a mask: their recent label so in two detected frames in a row
+        (the second classified anew, or with the face detector's own guess agreeing: see _checked_lately)."""
+        return self.unmasked_looks >= 2
 
     def recent_probabilities(self):
         """The mean class probabilities of the person's recent classified faces, weighed by their size: the window
@@ -83,6 +99,14 @@ class Person:
         """(label, mean probability of it) over the whole track, each face weighed by its size."""
         mean = self.probability_sum / self.size_sum
         return class_names[int(mean.argmax())], float(mean.max())
+
+    def verdict(self, class_names):
+        """(label, mean probability of it) for the counts, the people file and the snapshots: without_mask and its
+        mean over the moments seen so, for a person ever settled without a mask; else the label over the track."""
+        if self.unmasked_frames and self.unmasked_size_sum:
+            mean = self.unmasked_sum / self.unmasked_size_sum
+            return "without_mask", float(mean[class_names.index("without_mask")])
+        return self.label(class_names)
 
 
 class PeopleTracker:
@@ -209,6 +233,8 @@ class PeopleTracker:
                 face.update(self._see(track_of[number], probability, index, face_size(face["box"])))
                 if self.keep_snapshots and frame is not None:
                     self._keep_snapshot(self.people[face["track_id"]], face, frame)
+                    if self.people[face["track_id"]].unmasked:
+                        self._keep_snapshot(self.people[face["track_id"]], face, frame, "unmasked_")
             result.append(face)
         return result
 
@@ -250,11 +276,13 @@ class PeopleTracker:
         return frames
 
     @staticmethod
-    def _keep_snapshot(person, face, frame):
+    def _keep_snapshot(person, face, frame, kind=""):
+        """Keep the face as the person's `kind` snapshot ("" or "unmasked_") if it is the clearest yet."""
         x1, y1, x2, y2 = face["box"]
         score = face["face_confidence"] * (x2 - x1) * (y2 - y1)
-        if score > person.snapshot_score:
-            person.snapshot, person.snapshot_score = frame[max(0, y1):y2, max(0, x1):x2].copy(), score
+        if score > getattr(person, f"{kind}snapshot_score"):
+            setattr(person, f"{kind}snapshot", frame[max(0, y1):y2, max(0, x1):x2].copy())
+            setattr(person, f"{kind}snapshot_score", score)
 
     def _checked_lately(self, track_id, index, face):
         """Whether `face`, of person `track_id` (None: no person), may go unclassified on frame `index`."""
@@ -275,8 +303,10 @@ class PeopleTracker:
         `size`; their label over their recent frames."""
         person = self.people.get(track_id)
         if person is None:
-            person = self.people[track_id] = Person(track_id, index, probability_sum=np.zeros(len(self.class_names)))
-        person.last_frame = index
+            person = self.people[track_id] = Person(track_id, index, probability_sum=np.zeros(len(self.class_names)),
+                                                    unmasked_sum=np.zeros(len(self.class_names)))
+        since = 1 if person.last_detected is None else index - person.last_detected
+        person.last_frame = person.last_detected = index
         person.frames += 1
         if probability is not None:
             person.classified += 1
@@ -286,23 +316,31 @@ class PeopleTracker:
             while person.recent[0][0] <= index - self.window:  # the oldest falls out past the window
                 person.recent.popleft()
         recent = person.recent_probabilities()
+        if "without_mask" in self.class_names:
+            unmasked_now = self.class_names[int(recent.argmax())] == "without_mask"
+            person.unmasked_looks = person.unmasked_looks + 1 if unmasked_now else 0
+        if person.unmasked:
+            person.unmasked_frames += since
+            person.unmasked_sum += size * recent
+            person.unmasked_size_sum += size
         return {"track_id": track_id, "person_label": self.class_names[int(recent.argmax())],
                 "person_confidence": round(float(recent.max()), 6)}
 
     def counts(self):
-        """How many people of each label (over their whole track)."""
-        labels = [person.label(self.class_names)[0] for person in self.people.values()]
+        """How many people of each label (their verdict: see Person.verdict)."""
+        labels = [person.verdict(self.class_names)[0] for person in self.people.values()]
         return {name: labels.count(name) for name in self.class_names}
 
     def rows(self):
         """One dict per person, in the order they were first seen: the people file's rows."""
         rows = []
         for person in sorted(self.people.values(), key=lambda person: person.track_id):
-            label, confidence = person.label(self.class_names)
+            label, confidence = person.verdict(self.class_names)
             rows.append({"person": person.track_id, "first_frame": person.first_frame, "last_frame": person.last_frame,
                          "first_second": round(person.first_frame / self.frame_rate, 3),
                          "last_second": round(person.last_frame / self.frame_rate, 3), "frames": person.frames,
-                         "label": label, "confidence": round(confidence, 6)})
+                         "label": label, "confidence": round(confidence, 6),
+                         "seconds_without_mask": round(person.unmasked_frames / self.frame_rate, 3)})
         return rows
 
 
@@ -318,11 +356,13 @@ def people_file(rows, suffix):
 
 
 def snapshots(tracker, label="without_mask"):
-    """{file name: PNG bytes} of the clearest crop of each person labelled `label` over their track."""
+    """{file name: PNG bytes} of the clearest crop of each person whose verdict is `label`: of the moments they were
+    settled without a mask, if they were."""
     images = {}
     for person in tracker.people.values():
-        if person.snapshot is not None and person.snapshot.size and person.label(tracker.class_names)[0] == label:
-            images[f"person_{person.track_id}.png"] = cv2.imencode(".png", person.snapshot)[1].tobytes()
+        crop = person.unmasked_snapshot if person.unmasked_snapshot is not None else person.snapshot
+        if crop is not None and crop.size and person.verdict(tracker.class_names)[0] == label:
+            images[f"person_{person.track_id}.png"] = cv2.imencode(".png", crop)[1].tobytes()
     return images
 
 

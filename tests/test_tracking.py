@@ -43,8 +43,19 @@ def test_one_face_keeps_its_id_and_one_odd_frame_does_not_flip_its_label():
     # the mask came off at frame 20: the person's label follows within half a second
     assert person_labels.index("without_mask", 11) - 20 <= round(0.5 * 15)
     assert len(tracker.people) == 1 and tracker.people[1].frames == 30
-    # over the whole track, 19 of 30 frames masked
+    # over the whole track 19 of 30 frames masked, but the mask came off and stayed off: a person without a mask,
+    # for the frames from when their label settled (the odd frame counted for none)
+    assert tracker.counts() == {"with_mask": 0, "without_mask": 1}
+    row, = tracker.rows()
+    assert row["label"] == "without_mask" and 6 / 15 <= row["seconds_without_mask"] <= 9 / 15
+
+
+def test_one_odd_unmasked_frame_does_not_make_a_person_without_a_mask():
+    tracker = PeopleTracker(NAMES, frame_rate=15)
+    follow(tracker, [[face(10 + 4 * index, 50, "without_mask" if index == 10 else "with_mask")]
+                     for index in range(30)])
     assert tracker.counts() == {"with_mask": 1, "without_mask": 0}
+    assert tracker.rows()[0]["seconds_without_mask"] == 0
 
 
 def test_a_person_coming_nearer_is_labelled_by_the_larger_looks_more():
@@ -392,3 +403,32 @@ def test_people_outputs_that_cannot_be_written_are_refused_before_the_video_is_r
 def run_video(*args):
     return subprocess.run([sys.executable, str(ROOT / "detect_mask_video.py"), "--no-display", *map(str, args)],
                           capture_output=True, text=True, timeout=300)
+
+
+def test_a_face_unmasked_for_a_second_is_a_person_without_a_mask_with_a_snapshot_of_then(tmp_path):
+    video = tmp_path / "off_and_on.mp4"
+    photo = cv2.resize(face_photo(), (200, 235))
+    masked = cv2.resize(with_drawn_mask(face_photo()), (200, 235))
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (640, 360))
+    for index in range(60):  # 6 s, the mask off from 2.5 s to 3.5 s
+        frame = np.full((360, 640, 3), 90, np.uint8)
+        frame[60:295, 20 + 6 * index:220 + 6 * index] = photo if 25 <= index < 35 else masked
+        writer.write(frame)
+    writer.release()
+    result = run_video("--input", video, "--people", tmp_path / "people.json", "--snapshots", tmp_path / "unmasked")
+    assert result.returncode == 0, result.stderr
+    person, = json.loads((tmp_path / "people.json").read_text())
+    assert person["label"] == "without_mask" and 0.5 <= person["seconds_without_mask"] <= 1.2, person
+    assert "people 1 (0 mask, 1 no mask)" in result.stdout
+    assert sorted(path.name for path in (tmp_path / "unmasked").iterdir()) == ["person_1.png"]
+    # the crop is of the unmasked face: the classifier says so of it
+    from facemask.pipeline import DEFAULT_MODEL
+    from facemask.runtime import Classifier
+
+    classifier = Classifier(DEFAULT_MODEL)
+    from facemask.images import prepare_face
+
+    crop = cv2.imread(str(tmp_path / "unmasked" / "person_1.png"))
+    without = classifier(np.array([prepare_face(crop, classifier.input_size)]))[0][
+        classifier.class_names.index("without_mask")]
+    assert without > 0.5
