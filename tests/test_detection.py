@@ -452,3 +452,25 @@ def test_a_broken_link_in_a_folder_is_reported_and_counted(tmp_path):
     result = run("detect_mask_image.py", "--image", folder)
     assert result.returncode == 0, result.stderr
     assert "gone.jpg" in result.stdout and "warning: 1 of 2 images could not be read" in result.stdout
+
+
+def test_the_example_video_is_made_from_the_example_photo_and_shows_one_person_without_a_mask(tmp_path):
+    from facemask.examples import EXAMPLE_PHOTO, EXAMPLE_VIDEO, example_frames
+
+    shipped = cv2.VideoCapture(str(EXAMPLE_VIDEO))
+    frames = []
+    while True:
+        ok, frame = shipped.read()
+        if not ok:
+            break
+        frames.append(frame)
+    made = list(example_frames(cv2.imread(str(EXAMPLE_PHOTO))))
+    assert len(frames) == len(made) == 90 and shipped.get(cv2.CAP_PROP_FPS) == pytest.approx(15)
+    assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(frames, made)) < 4  # the same, but for the codec
+    # the README's video command, as written
+    result = subprocess.run([sys.executable, "detect_mask_video.py", "--input", "examples/walk.mp4", "--people",
+                             tmp_path / "people.csv", "--snapshots", tmp_path / "unmasked", "--no-display"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "people 1 (0 mask, 1 no mask)" in result.stdout
+    assert [path.name for path in (tmp_path / "unmasked").iterdir()] == ["person_1.png"]
