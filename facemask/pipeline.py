@@ -31,7 +31,7 @@ MIN_BOX_SIZE = 14
 FACE_MARGIN = 0.2
 # The default, measured in the README's "Face detectors": the most accurate. Video runs the same on the frames it
 # detects: it keeps its frame rate by detecting fewer frames while the scene is steady (video.follow_people).
-DEFAULT_DETECTOR = "mobilenet+blazeface"
+DEFAULT_DETECTOR = "mobilenet+blazeface+yunet"
 VIDEO_DETECTOR, VIDEO_INPUT_SIZE = DEFAULT_DETECTOR, None
 
 

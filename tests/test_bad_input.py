@@ -512,7 +512,8 @@ def test_a_model_cut_anywhere_is_a_user_error(share):
 
 
 DETECTOR_FILES = {"ssd": "res10_300x300_ssd_iter_140000.caffemodel", "blazeface": "face_detection_short_range.tflite",
-                  "mobilenet": "face_detector.tflite", "mobilenet+blazeface": "face_detector.tflite"}
+                  "mobilenet": "face_detector.tflite", "mobilenet+blazeface": "face_detector.tflite",
+                  "yunet": "yunet_s_640_640.onnx", "mobilenet+blazeface+yunet": "face_detector.tflite"}
 
 
 @pytest.mark.parametrize("detector", list(DETECTOR_FILES))
@@ -744,7 +745,7 @@ def test_detection_help_says_what_the_readme_says():
     assert "searched with its sub-folders" in image and ".png" in image and ".webp" in image
     video = " ".join(run("detect_mask_video.py", "--help").stdout.split())
     assert all(extension in video for extension in (".mp4", ".m4v", ".mov", ".mkv", ".avi"))
-    assert "0.45 for mobilenet+blazeface" in video
+    assert "default: mobilenet+blazeface+yunet" in video and "0.45 for mobilenet+blazeface+yunet" in video
 
 
 @pytest.mark.parametrize("script, module, requirements", [

@@ -50,3 +50,26 @@ def test_two_detectors_one_face_kept_once_and_each_detector_asked_down_to_the_fl
     assert [200, 10, 240, 50] in boxes.tolist()
     boxes, confidences = MergedDetector([ssd_like, other], agreement=0.0).detect(np.zeros((300, 300, 3)), 0.5)
     np.testing.assert_allclose(confidences, [0.9, 0.7])  # no vote: the confidences on the common scale
+
+
+def test_a_detector_that_finds_nothing_leaves_the_others_faces():
+    first = Fixed(0.5, [[10, 10, 50, 50], [100, 100, 140, 140]], [0.9, 0.8])
+    second = Fixed(0.5, [[12, 12, 52, 52]], [0.9])
+    frame = np.zeros((300, 300, 3), np.uint8)
+    without = MergedDetector([first, second]).detect(frame)
+    with_nothing = MergedDetector([first, second, Fixed(0.6, [], [])]).detect(frame)
+    for found, expected in zip(with_nothing, without):
+        np.testing.assert_array_equal(found, expected)
+    assert len(without[0]) == 2
+
+
+def test_a_higher_midpoint_makes_the_faces_a_detector_alone_finds_need_more():
+    alone = Fixed(0.6, [[100, 100, 140, 140], [200, 200, 240, 240]], [0.7, 0.8])
+    frame = np.zeros((300, 300, 3), np.uint8)
+    # midpoint 0.6: 0.7 and 0.8 are 0.625 and 0.75 on the common scale, 0.525 and 0.65 after the vote (- 0.1)
+    _, confidences = MergedDetector([alone, Fixed(0.5, [], [])]).detect(frame, 0.5)
+    np.testing.assert_allclose(confidences, [0.65, 0.525])
+    # midpoint 0.75: 0.7 is 0.467 on the common scale, 0.8 is 0.6; after the vote 0.367 (gone) and 0.5
+    boxes, confidences = MergedDetector([alone, Fixed(0.5, [], [])], midpoints=[0.75, 0.5]).detect(frame, 0.5)
+    assert boxes.tolist() == [[200, 200, 240, 240]]
+    np.testing.assert_allclose(confidences, [0.5])

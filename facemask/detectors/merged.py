@@ -2,9 +2,10 @@
 confidence is moved by what the other detectors see there, and the boxes that more than one of them found for the
 same face are merged by one non-maximum suppression.
 
-One scale: each detector has a default confidence, the threshold at which it was measured to find faces best.
-Its confidences are mapped piecewise linearly so that its default becomes 0.5 (0 stays 0, 1 stays 1), and a box's
-confidence says how far above its own detector's default it was.
+One scale: each detector has a midpoint, by default its default confidence (the threshold at which it was measured
+to find faces best alone). Its confidences are mapped piecewise linearly so that its midpoint becomes 0.5 (0 stays
+0, 1 stays 1), and a box's confidence says how far above its own detector's midpoint it was. A detector given a
+higher midpoint than its default weighs less in the merge: the faces it alone finds must be surer.
 
 The vote: a face that another detector also sees is surer, one that no other detector sees less sure. Each box's
 confidence moves by AGREEMENT × (the other detectors' best confidence on that face − 0.5), a face they missed
@@ -17,9 +18,14 @@ from facemask.boxes import non_maximum_suppression, overlaps
 
 MERGE_IOU = 0.3  # two detectors' boxes of one face overlap more than this (their boxes are drawn differently)
 # How much the other detectors' view of a face moves its confidence, and the merged default threshold: chosen on
-# photos no detector had seen (models/face_detector.md, "Agreement").
+# photos no detector had seen (models/face_detector.md, "Agreement"), for ours and BlazeFace.
 AGREEMENT = 0.2
 DEFAULT_CONFIDENCE = 0.45
+# With YuNet as a third, chosen the same way on 70 photos held out of every training run (models/face_detector.md,
+# "YuNet"): the vote weighs more, and YuNet's midpoint is above its default, so that the faces it alone finds (its
+# false ones among them: hands, ears, the backs of heads) must be surer.
+AGREEMENT_WITH_YUNET = 0.4
+YUNET_MIDPOINT = 0.75
 SUPPORT_FLOOR = 0.1  # each detector reports its boxes down to this (common scale) to vote on the others'
 
 
@@ -36,22 +42,24 @@ def from_common_scale(confidence, default):
 
 
 class MergedDetector:
-    """Runs `detectors` (each with .detect(frame, min_confidence) and .default_confidence) as one detector."""
+    """Runs `detectors` (each with .detect(frame, min_confidence) and .default_confidence) as one detector.
+    `midpoints`: each detector's own confidence that the common scale puts at 0.5 (default: its default)."""
 
     default_confidence = DEFAULT_CONFIDENCE
 
-    def __init__(self, detectors, agreement=AGREEMENT):
+    def __init__(self, detectors, agreement=AGREEMENT, midpoints=None):
         self.detectors, self.agreement = detectors, agreement
+        self.midpoints = midpoints or [detector.default_confidence for detector in detectors]
 
     def detect(self, frame, min_confidence=default_confidence):
         """Faces in a BGR frame: an (n, 4) int array of [x1, y1, x2, y2] boxes clipped to the frame, and their
         (n,) confidences on the common scale after the vote, most confident first."""
         floor = min(min_confidence, SUPPORT_FLOOR)
         boxes, confidences, sources = [], [], []
-        for index, detector in enumerate(self.detectors):
-            found, own = detector.detect(frame, from_common_scale(floor, detector.default_confidence))
+        for index, (detector, midpoint) in enumerate(zip(self.detectors, self.midpoints)):
+            found, own = detector.detect(frame, from_common_scale(floor, midpoint))
             boxes.append(found)
-            confidences.append(to_common_scale(own, detector.default_confidence))
+            confidences.append(to_common_scale(own, midpoint))
             sources.append(np.full(len(own), index))
         boxes, confidences = np.concatenate(boxes).reshape(-1, 4), np.concatenate(confidences)
         confidences = vote(boxes.astype(float), confidences, np.concatenate(sources), self.agreement)
