@@ -29,7 +29,8 @@ SHARED = ROOT.parent / "shared"
 from facemask.boxes import overlaps, shorter_side  # noqa: E402
 from facemask.evaluate import iou, read_voc, voc_annotations  # noqa: E402
 from facemask.images import read_image  # noqa: E402
-from facemask.pipeline import DEFAULT_MODEL  # noqa: E402
+from facemask.detectors import FACE_DETECTORS  # noqa: E402
+from facemask.pipeline import DEFAULT_MODEL, VIDEO_DETECTOR  # noqa: E402
 from facemask.training.scenes import hidden_share  # noqa: E402
 
 WIDTH, HEIGHT, FPS = 640, 480, 15
@@ -125,13 +126,13 @@ def compose(video_path, photos):
     return truth
 
 
-def follow(video_path, every=None):
-    """detect_mask_video.py's loop over the video, headless, detecting every `every`-th frame of a steady scene
-    (default: its default): (per frame the tracked faces, the tracker, frames/s)."""
+def follow(video_path, every=None, face_detector=VIDEO_DETECTOR):
+    """detect_mask_video.py's loop over the video, headless, with `face_detector`, detecting every `every`-th frame
+    of a steady scene (default: its default): (per frame the tracked faces, the tracker, frames/s)."""
     from facemask.tracking import PeopleTracker
     from facemask.video import FrameReader, follow_people, load_detectors, open_capture
 
-    detectors = load_detectors(DEFAULT_MODEL)
+    detectors = load_detectors(DEFAULT_MODEL, face_detector=face_detector)
     capture, live = open_capture(video_path)
     tracker = PeopleTracker(detectors[0].classifier.class_names, FPS)
     per_frame = []
@@ -173,7 +174,7 @@ def measure(truth, tracked, tracker, min_size):
     right, per_label = 0, Counter()
     for person, events in matches.groupby("OId"):
         track = Counter(events["HId"]).most_common(1)[0][0]
-        label = tracker.people[int(track)].label(tracker.class_names)[0]
+        label = tracker.people[int(track)].verdict(tracker.class_names)[0]  # as the people file says
         right += label == labels[person]
         per_label[(labels[person], label == labels[person])] += 1
     people_true = int(figures["num_unique_objects"])
@@ -189,6 +190,9 @@ def main():
     parser.add_argument("--photos", type=int, default=8, help="street photos panned over (default: 8)")
     parser.add_argument("--min-size", type=int, default=24, help="smaller faces are don't-care (default: 24)")
     parser.add_argument("--no-tutorial", action="store_true", help="skip the tutorial loop's timing")
+    parser.add_argument("--detectors", nargs="+", choices=list(FACE_DETECTORS), default=[VIDEO_DETECTOR],
+                        help=f"face detectors to run the video loop with (default: {VIDEO_DETECTOR}, the video "
+                             "script's)")
     args = parser.parse_args()
     if not SHARED.is_dir():
         sys.exit(f"error: this benchmark needs the development data in {SHARED}, which the toolkit does not ship")
@@ -200,8 +204,11 @@ def main():
             file.write(json.dumps({"frame": index, "faces": faces}) + "\n")
     print(f"{video}: {len(truth)} frames; people: those with a face of {args.min_size} px or more")
     speeds = []
-    for name, every in (("the video default", None), ("detecting every frame (--detect-every 1)", 1)):
-        tracked, tracker, fps = follow(video, every)
+    runs = [(f"--detector {detector}{' (the video default)' if detector == VIDEO_DETECTOR else ''}{label}", every,
+             detector) for detector in args.detectors
+            for label, every in (("", None), (", detecting every frame (--detect-every 1)", 1))]
+    for name, every, detector in runs:
+        tracked, tracker, fps = follow(video, every, detector)
         figures = measure(truth, tracked, tracker, args.min_size)
         speeds.append((name, fps))
         print(f"  {name}: people counted {figures['people_counted']} (truth {figures['people_true']}; "

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facemask.detectors import FACE_DETECTORS, CaffeSSD
+from facemask.detectors import FACE_DETECTORS, GLANCE_DETECTORS, CaffeSSD
 from facemask.detectors.mobilenet import MASK_CLASSES
 from facemask.exposure import exposed
 from facemask.images import prepare_face
@@ -71,7 +71,10 @@ class MaskDetector:
         self.face_detector = FACE_DETECTORS[face_detector](face_dir, threads, input_size)
         # A second, cheaper look at a smaller input, for the video frames whose faces are all large (see video.py)
         self.glance_size = glance_size
-        self.glance_detector = FACE_DETECTORS[face_detector](face_dir, threads, glance_size) if glance_size else None
+        self.glance_detector = None
+        if glance_size:
+            glance = GLANCE_DETECTORS.get(face_detector, face_detector)
+            self.glance_detector = FACE_DETECTORS[glance](face_dir, threads, glance_size)
         self.classifier = Classifier(model_path, threads)
         # our detector's class output is weighed in only for a classifier of the same two classes
         self.mask_classes = sorted(self.classifier.class_names) == list(MASK_CLASSES)

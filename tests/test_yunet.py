@@ -109,3 +109,13 @@ def test_detector_yunet_on_a_photo_and_a_video(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in (tmp_path / "faces.jsonl").read_text().splitlines()]
     assert len(lines) == 10 and all(len(line["faces"]) == 1 for line in lines)
+
+
+def test_a_videos_glance_leaves_yunet_out_and_its_full_look_keeps_it():
+    from facemask.pipeline import DEFAULT_DETECTOR, video_detector
+
+    detector = video_detector(face_detector=DEFAULT_DETECTOR, glance_size=320)
+    assert [type(one).__name__ for one in detector.face_detector.detectors] == ["MobileNetDetector", "BlazeFace",
+                                                                                 "YuNet"]
+    assert [type(one).__name__ for one in detector.glance_detector.detectors] == ["MobileNetDetector", "BlazeFace"]
+    assert detector.glance_detector.detectors[0].input_size == 320

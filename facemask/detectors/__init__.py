@@ -22,6 +22,10 @@ FACE_DETECTORS = {
         [MobileNetDetector(face_dir, threads, input_size), BlazeFace("short", threads), YuNet(None, input_size)],
         AGREEMENT_WITH_YUNET, [MobileNetDetector.default_confidence, BlazeFace.default_confidence, YUNET_MIDPOINT]),
 }
+# The detector a video's glance (see video.py) runs, where it is not the full look's: a glance only finds again the
+# people the tracker follows, all with large faces, which ours and BlazeFace see, and a glance that misses one is
+# followed by a full look at the same frame. YuNet would cost a fifth of the frame rate on a webcam's close face.
+GLANCE_DETECTORS = {"mobilenet+blazeface+yunet": "mobilenet+blazeface"}
 # The detectors whose input size can be chosen
 RESIZABLE = ("mobilenet", "yunet", "mobilenet+blazeface", "mobilenet+blazeface+yunet")
 # Each detector's own --confidence, on its own scale of confidences

@@ -12,6 +12,8 @@ confidence moves by AGREEMENT × (the other detectors' best confidence on that f
 counting 0. At the default threshold, 0.45, a face one detector alone finds needs 0.55 on the common scale, and
 one that both find at their own defaults passes.
 """
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from facemask.boxes import non_maximum_suppression, overlaps
@@ -50,15 +52,22 @@ class MergedDetector:
     def __init__(self, detectors, agreement=AGREEMENT, midpoints=None):
         self.detectors, self.agreement = detectors, agreement
         self.midpoints = midpoints or [detector.default_confidence for detector in detectors]
+        # The detectors run side by side: LiteRT and OpenCV let go of Python's lock while they compute, so a frame
+        # costs about its slowest detector where a core is free (the video loop's single-threaded pipelines)
+        self.pool = ThreadPoolExecutor(len(detectors) - 1) if len(detectors) > 1 else None
 
     def detect(self, frame, min_confidence=default_confidence):
         """Faces in a BGR frame: an (n, 4) int array of [x1, y1, x2, y2] boxes clipped to the frame, and their
         (n,) confidences on the common scale after the vote, most confident first."""
         floor = min(min_confidence, SUPPORT_FLOOR)
+        floors = [from_common_scale(floor, midpoint) for midpoint in self.midpoints]
+        # the first in this thread, the others in the pool's
+        others = [self.pool.submit(detector.detect, frame, own_floor)
+                  for detector, own_floor in zip(self.detectors[1:], floors[1:])]
+        found = [self.detectors[0].detect(frame, floors[0])] + [future.result() for future in others]
         boxes, confidences, sources = [], [], []
-        for index, (detector, midpoint) in enumerate(zip(self.detectors, self.midpoints)):
-            found, own = detector.detect(frame, from_common_scale(floor, midpoint))
-            boxes.append(found)
+        for index, ((found_boxes, own), midpoint) in enumerate(zip(found, self.midpoints)):
+            boxes.append(found_boxes)
             confidences.append(to_common_scale(own, midpoint))
             sources.append(np.full(len(own), index))
         boxes, confidences = np.concatenate(boxes).reshape(-1, 4), np.concatenate(confidences)
