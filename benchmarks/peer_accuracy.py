@@ -2,9 +2,11 @@
 """Accuracy beside the peer: the classic tutorial pipeline, AIZOO's face-mask detector and ours, on the same scene
 photos in one run, every figure of evaluate_mask_detector.py --scenes side by side.
 
-The sets: ../shared/data/scenes-dev (webcam and street photos, every face counts) and
-../shared/data/scenes-street/val (street crowds; faces under 16 pixels are don't-care). Faces of a class a
-pipeline does not know (mask_weared_incorrect, for these two-class models) are don't-care too.
+The sets: ../shared/data/scenes-dev (webcam and street photos, every face counts),
+../shared/data/scenes-street/val (street crowds; faces under 16 pixels are don't-care) and
+../shared/data/scenes-ilc-dev (web photos from a source no model was tuned on; every face counts; for measuring
+only). Faces of a class a pipeline does not know (mask_weared_incorrect, for these two-class models) are don't-care
+too.
 
     python benchmarks/peer_accuracy.py
 """
@@ -27,7 +29,8 @@ from facemask.pipeline import DEFAULT_DETECTOR, DEFAULT_MODEL, MaskDetector  # n
 LEGACY_MODEL = SHARED / "models" / "legacy" / "mask_detector.model"
 CLASSES = ("without_mask", "with_mask")  # the unmasked class first: it is the one a user looks for
 SETS = [("scenes-dev", SHARED / "data" / "scenes-dev", 0),
-        ("scenes-street/val, faces ≥ 16 px", SHARED / "data" / "scenes-street" / "val", 16)]
+        ("scenes-street/val, faces ≥ 16 px", SHARED / "data" / "scenes-street" / "val", 16),
+        ("scenes-ilc-dev", SHARED / "data" / "scenes-ilc-dev", 0)]
 # (name, a function that makes the pipeline): the tutorials' pipeline as they ran it, and the peer
 TUTORIAL = ("classic tutorial (legacy model, SSD at 0.5, no margin)",
             lambda: MaskDetector(LEGACY_MODEL, face_detector="ssd", confidence=0.5, margin=0.0, exposure=False))
@@ -121,11 +124,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--detectors", nargs="+", choices=sorted(FACE_DETECTORS), default=sorted(FACE_DETECTORS),
                         help="our face detectors to run (default: every one)")
+    parser.add_argument("--sets", nargs="+", choices=[folder.relative_to(SHARED / "data").as_posix()
+                                                      for _, folder, _ in SETS],
+                        help="the scene sets to measure on (default: all three)")
     args = parser.parse_args()
     if not SHARED.is_dir():
         sys.exit(f"error: this benchmark needs the development data in {SHARED}, which the toolkit does not ship")
     rows = pipelines(args.detectors)
     for set_name, folder, min_size in SETS:
+        if args.sets and folder.relative_to(SHARED / "data").as_posix() not in args.sets:
+            continue
         results = measure(rows, folder, min_size)
         faces = results[0][1]["faces"]
         print(f"\n{set_name}: {results[0][1]['images']} photos, {faces} faces counted, IoU ≥ 0.4 "
