@@ -7,9 +7,13 @@ Every machine of the cluster reads the archive and the models at the same paths 
 """
 import json
 import logging
+import os
+import re
 import socket
+import sys
 import tempfile
 import threading
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from facemask import UserError
@@ -138,6 +142,43 @@ def require_ray():
     return ray
 
 
+# Ray Data's own error-level line at each run: the tracker it hands its workers is never lost (Ray's issue 57733)
+HARMLESS_RAY_LINE = re.compile(r"core_worker\.cc:\d+: Actor with class name: .* has constructor arguments in the "
+                               r"object store and max_restarts > 0")
+
+
+@contextmanager
+def lines_dropped(pattern):
+    """In the block, the lines that C++ code (Ray's core worker) writes to the standard error's file descriptor are
+    passed on as they come, but for those that match `pattern`; Python's own writes to sys.stderr go straight on,
+    so that a progress bar can redraw its line. Processes started in the block would inherit the filter's pipe:
+    start none."""
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def forward():
+        with open(read_end, "rb") as pipe:
+            for line in pipe:
+                if not pattern.search(line.decode(errors="replace")):
+                    os.write(terminal, line)
+
+    forwarder = threading.Thread(target=forward, daemon=True)
+    forwarder.start()
+    python_stderr = sys.stderr
+    sys.stderr = open(terminal, "w", buffering=1, closefd=False, errors="replace")
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr = python_stderr
+        os.dup2(terminal, 2)  # the pipe's last write end closes: the forwarder reads to its end
+        forwarder.join(timeout=5)
+        os.close(terminal)
+
+
 def start_ray(address=None):
     """Connect to the cluster at `address`, or start Ray on this machine: its object store small, as photos and
     results are small, and no dashboard."""
@@ -185,12 +226,14 @@ def annotate_archive(paths, output, settings, address=None, workers=None, progre
     if todo:
         ray = start_ray(address)
         ray.data.DataContext.get_current().wait_for_min_actors_s = worker_timeout
-        bar = progress(total=len(todo)) if progress is not None else None
         results = None
         stopped = threading.Event()
         try:
             size = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-            with stop_on_signals(stopped):  # Ctrl-C stops at the next result: Ray's streaming would take it in
+            # Ctrl-C stops at the next result: Ray's streaming would take it in. The bar is made in the filter, so
+            # that it draws on the terminal itself.
+            with stop_on_signals(stopped), lines_dropped(HARMLESS_RAY_LINE), \
+                    (progress(total=len(todo)) if progress is not None else nullcontext()) as bar:
                 for row in stream(ray, todo, settings, size):
                     record = json.loads(row["record"])
                     if record["path"] in done:  # a retried task's second answer
@@ -213,8 +256,6 @@ def annotate_archive(paths, output, settings, address=None, workers=None, progre
         finally:
             if results is not None:
                 results.close()
-            if bar is not None:
-                bar.close()
             ray.shutdown()
     return done, class_names
 
