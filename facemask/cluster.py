@@ -226,15 +226,16 @@ def annotate_archive(paths, output, settings, address=None, workers=None, progre
     if todo:
         ray = start_ray(address)
         ray.data.DataContext.get_current().wait_for_min_actors_s = worker_timeout
-        results = None
+        results = rows = None
         stopped = threading.Event()
         try:
             size = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+            rows = stream(ray, todo, settings, size)
             # Ctrl-C stops at the next result: Ray's streaming would take it in. The bar is made in the filter, so
             # that it draws on the terminal itself.
             with stop_on_signals(stopped), lines_dropped(HARMLESS_RAY_LINE), \
                     (progress(total=len(todo)) if progress is not None else nullcontext()) as bar:
-                for row in stream(ray, todo, settings, size):
+                for row in rows:
                     record = json.loads(row["record"])
                     if record["path"] in done:  # a retried task's second answer
                         continue
@@ -254,6 +255,8 @@ def annotate_archive(paths, output, settings, address=None, workers=None, progre
             raise UserError(f"no Ray worker started in {worker_timeout:g} s: the cluster has no free CPU for one "
                             "(`ray status` shows its resources)") from None
         finally:
+            if rows is not None:  # Ray Data's streaming stops before Ray does: its thread would find Ray shut
+                rows.close()      # down, and the process end with exit code 1 (a Ctrl-C in CI did, once in a while)
             if results is not None:
                 results.close()
             ray.shutdown()
