@@ -76,7 +76,8 @@ class Person:
     snapshot: np.ndarray = None  # the clearest crop of the face: the largest, scaled by the detector's confidence
     snapshot_score: float = 0.0
     last_detected: int = None  # the last detected frame the person was in
-    unmasked_looks: int = 0  # detected frames in a row whose recent label was without_mask
+    recent_label: str = None  # their label over their recent frames, at the last detected frame
+    label_looks: int = 0  # detected frames in a row with that recent label
     unmasked_frames: int = 0  # frames seen while settled without a mask (see `unmasked`)
     unmasked_sum: np.ndarray = None  # the class probabilities of the looks then, weighed by size, and their weights
     unmasked_size_sum: float = 0.0
@@ -84,10 +85,15 @@ class Person:
     unmasked_snapshot_score: float = 0.0
 
     @property
+    def settled_label(self):
+        """The person's label now, once settled: their recent label in two detected frames in a row (the second
+        classified anew, or with the face detector's own guess agreeing: see _checked_lately); else None."""
+        return self.recent_label if self.label_looks >= 2 else None
+
+    @property
     def unmasked(self):
-        """Whether the person is now settled without a mask: their recent label so in two detected frames in a row
-        (the second classified anew, or with the face detector's own guess agreeing: see _checked_lately)."""
-        return self.unmasked_looks >= 2
+        """Whether the person is now settled without a mask."""
+        return self.settled_label == "without_mask"
 
     def recent_probabilities(self):
         """The mean class probabilities of the person's recent classified faces, weighed by their size: the window
@@ -227,7 +233,8 @@ class PeopleTracker:
                 last = self.people[track_of[number]].recent[-1][1]
                 label, confidence = self.class_names[int(last.argmax())], round(float(last.max()), 6)
                 face = {**face, "label": label, "confidence": confidence}
-            face = {**face, "track_id": None, "person_label": face["label"], "person_confidence": face["confidence"]}
+            face = {**face, "track_id": None, "person_label": face["label"], "person_confidence": face["confidence"],
+                    "settled_label": None}
             if number in track_of:
                 probability = probabilities(face, self.class_names) if number in classified else None
                 face.update(self._see(track_of[number], probability, index, face_size(face["box"])))
@@ -316,15 +323,15 @@ class PeopleTracker:
             while person.recent[0][0] <= index - self.window:  # the oldest falls out past the window
                 person.recent.popleft()
         recent = person.recent_probabilities()
-        if "without_mask" in self.class_names:
-            unmasked_now = self.class_names[int(recent.argmax())] == "without_mask"
-            person.unmasked_looks = person.unmasked_looks + 1 if unmasked_now else 0
+        label = self.class_names[int(recent.argmax())]
+        person.label_looks = person.label_looks + 1 if label == person.recent_label else 1
+        person.recent_label = label
         if person.unmasked:
             person.unmasked_frames += since
             person.unmasked_sum += size * recent
             person.unmasked_size_sum += size
-        return {"track_id": track_id, "person_label": self.class_names[int(recent.argmax())],
-                "person_confidence": round(float(recent.max()), 6)}
+        return {"track_id": track_id, "person_label": label, "person_confidence": round(float(recent.max()), 6),
+                "settled_label": person.settled_label}
 
     def counts(self):
         """How many people of each label (their verdict: see Person.verdict)."""
@@ -355,13 +362,19 @@ def people_file(rows, suffix):
     return text.getvalue().encode()
 
 
+def person_snapshot(person):
+    """The clearest crop of a person's face (BGR) of the moments they were settled without a mask, if they were;
+    None without one."""
+    crop = person.unmasked_snapshot if person.unmasked_snapshot is not None else person.snapshot
+    return crop if crop is not None and crop.size else None
+
+
 def snapshots(tracker, label="without_mask"):
-    """{file name: PNG bytes} of the clearest crop of each person whose verdict is `label`: of the moments they were
-    settled without a mask, if they were."""
+    """{file name: PNG bytes} of the clearest crop of each person whose verdict is `label` (see person_snapshot)."""
     images = {}
     for person in tracker.people.values():
-        crop = person.unmasked_snapshot if person.unmasked_snapshot is not None else person.snapshot
-        if crop is not None and crop.size and person.verdict(tracker.class_names)[0] == label:
+        crop = person_snapshot(person)
+        if crop is not None and person.verdict(tracker.class_names)[0] == label:
             images[f"person_{person.track_id}.png"] = cv2.imencode(".png", crop)[1].tobytes()
     return images
 

@@ -10,6 +10,10 @@ Results come back in frame order, and the loop's own thread classifies the faces
 the same people stay in view and move slowly, only one frame in DETECT_SECONDS is detected, and the people tracker
 places them in the others; and when their faces are all large, most of those frames get only a glance: the face
 detector on an input of half the size, at a quarter of the cost.
+
+A camera or stream that drops is opened again, with a growing pause, when told to reconnect (see FrameReader): the
+first frame after the break starts a new shot, so the people in view before it have left. What happens to the
+people goes to the events file and the alerts (see events.py and alerts.py) as each frame is decided.
 """
 import json
 import os
@@ -32,16 +36,18 @@ from facemask.boxes import shorter_side
 from facemask.detectors import RESIZABLE
 from facemask.detectors.mobilenet import DEFAULT_INPUT_SIZE, input_scale
 from facemask.drawing import draw_faces, draw_fps
+from facemask.events import EventLog, EventWatcher, wall_clock
 from facemask.files import (check_output, move_into_place, reported_as_user_error, staged_outputs, temporary_path,
                             write_atomically)
 from facemask.pipeline import FACE_MARGIN, VIDEO_DETECTOR, VIDEO_INPUT_SIZE, count_labels, video_detector
 from facemask.scene_cuts import is_cut, signature
-from facemask.tracking import PeopleTracker, people_file, people_plot, snapshots
+from facemask.tracking import PeopleTracker, people_file, people_plot, person_snapshot, snapshots
 
 QUIT_KEYS = {ord("q"), 27}  # q and Esc
 # The annotated video is written with the MPEG-4 codec (mp4v); FFmpeg puts it in these containers, by extension
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
-DEFAULT_READ_TIMEOUT = 10  # seconds without a frame before a camera or stream is given up
+DEFAULT_READ_TIMEOUT = 10  # seconds without a frame before a camera or stream is given up (or opened again)
+RECONNECT_PAUSES = (1, 2, 4, 8, 15, 30)  # seconds between tries to open a lost stream again; then the last, on
 # While the scene is steady, faces are detected and classified once in this many seconds of video, and placed in
 # between by the tracker: a mask taken off still shows within LABEL_SECONDS and this.
 DETECT_SECONDS = 0.2
@@ -59,20 +65,34 @@ FULL_LOOK_SECONDS = 1.0
 IN_FLIGHT = 2
 
 
-def open_capture(source):
+def is_stream(source):
+    return "://" in str(source)
+
+
+def source_name(source):
+    if str(source).isdigit():
+        return f"camera {source}"
+    return f"stream {source}" if is_stream(source) else f"video file {source}"
+
+
+def open_capture(source, read_timeout=DEFAULT_READ_TIMEOUT):
     """A cv2.VideoCapture for a webcam index ("0"), a video file or a stream URL; UserError if it won't open, or
-    is a file without one frame that can be decoded."""
+    is a file without one frame that can be decoded. A stream gives up opening, or a read, after `read_timeout`
+    seconds (0: FFmpeg's own, which may be never)."""
     from facemask.files import input_problem
 
+    name = source_name(source)
     if str(source).isdigit():
-        capture, name, live = cv2.VideoCapture(int(source)), f"camera {source}", True
-    elif "://" in str(source):
-        capture, name, live = cv2.VideoCapture(str(source)), f"stream {source}", True
+        capture, live = cv2.VideoCapture(int(source)), True
+    elif is_stream(source):
+        waits = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(read_timeout * 1000),
+                 cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(read_timeout * 1000)] if read_timeout else []
+        capture, live = cv2.VideoCapture(str(source), cv2.CAP_FFMPEG, waits), True
     else:
         problem = input_problem(source)
         if problem is not None:
             raise UserError(f"cannot open video file {source}: {problem}")
-        capture, name, live = cv2.VideoCapture(str(source)), f"video file {source}", False
+        capture, live = cv2.VideoCapture(str(source)), False
         if not capture.isOpened():
             with open(source, "rb") as file:
                 is_mp4 = file.read(8)[4:] == b"ftyp"
@@ -93,11 +113,20 @@ def open_capture(source):
 class FrameReader:
     """Reads frames from a capture in a thread; iterate over it for the frames, in order. The frames end with the
     video, when the event `stopped` is set, or after `read_timeout` seconds without a frame (then `timed_out` is
-    true)."""
+    true). `read_times` gets the time.time() each frame yielded was read at, in order.
 
-    def __init__(self, capture, live, read_timeout=None):
+    With `reopen` (a function returning a new capture, or raising UserError), a source that fails is opened again,
+    after each pause of RECONNECT_PAUSES, until it gives a frame or the reader is stopped; each try is said in one
+    line to `report`. `breaks` then maps the index of the first frame after each break to (the time.time() it
+    was lost at, the time it came back)."""
+
+    def __init__(self, capture, live, read_timeout=None, reopen=None, name="the source", report=None):
         self.capture, self.live, self.read_timeout = capture, live, read_timeout
+        self.reopen, self.name = reopen, name
+        self.report = report or (lambda line: tqdm.write(line, file=sys.stderr))
         self.timed_out = False
+        self.read_times, self.yielded = deque(), 0
+        self.breaks, self.pending_break = {}, None
         self.frames = queue.Queue(maxsize=1 if live else 32)
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._read, daemon=True)
@@ -106,15 +135,39 @@ class FrameReader:
     def _read(self):
         while not self.stopped.is_set():
             ok, frame = self.capture.read()
-            if not ok:
+            if not ok and (self.reopen is None or not self._reconnect()):
                 break
+            if not ok:
+                continue
             if self.live and self.frames.full():
                 try:
                     self.frames.get_nowait()  # drop the frame nobody looked at in time
                 except queue.Empty:
                     pass
-            self._put(frame)
+            self._put((time.time(), frame))
         self._put(None)
+
+    def _reconnect(self):
+        """Open the source again until it opens or the reader is stopped; whether it opened."""
+        lost = time.time()
+        self.capture.release()
+        for attempt in range(sys.maxsize):
+            pause = RECONNECT_PAUSES[min(attempt, len(RECONNECT_PAUSES) - 1)]
+            self.report(f"{self.name} lost: trying again in {pause} s")
+            if self.stopped.wait(pause):
+                return False
+            try:
+                capture = self.reopen()
+            except UserError:
+                continue
+            if self.stopped.is_set():
+                capture.release()
+                return False
+            self.capture = capture
+            self.pending_break = (lost, time.time())
+            self.report(f"{self.name} is back after {time.time() - lost:.1f} s")
+            return True
+        return False
 
     def _put(self, item):
         while not self.stopped.is_set():
@@ -130,13 +183,18 @@ class FrameReader:
             try:
                 frame = self.frames.get(timeout=0.1)
             except queue.Empty:
-                if self.read_timeout and time.monotonic() - last_frame > self.read_timeout:
+                if self.read_timeout and self.reopen is None and time.monotonic() - last_frame > self.read_timeout:
                     self.timed_out = True
                     return
                 continue
             if frame is None:
                 return
             last_frame = time.monotonic()
+            read_time, frame = frame
+            if self.pending_break is not None and read_time >= self.pending_break[1]:
+                self.breaks[self.yielded], self.pending_break = self.pending_break, None
+            self.read_times.append(read_time)
+            self.yielded += 1
             yield frame
 
     def stop(self):
@@ -175,9 +233,11 @@ def stop_on_signals(stop):
 PEOPLE_EXTENSIONS = (".csv", ".json")
 
 
-def check_outputs(output=None, json_lines=None, people=None, snapshots_dir=None, plot=None):
+def check_outputs(output=None, json_lines=None, people=None, snapshots_dir=None, plot=None, events=None):
     """UserError naming the flag when an output (the video, the JSON-lines log, the people file, the snapshots'
-    folder, the plot) cannot be written, before the models are loaded and the source is opened."""
+    folder, the plot, the events file) cannot be written, before the models are loaded and the source is opened."""
+    if events is not None:
+        check_output(events, "--events")
     if people is not None:
         if Path(people).suffix.lower() not in PEOPLE_EXTENSIONS:
             raise UserError(f"cannot write --people {people}: end it in .csv or .json")
@@ -238,8 +298,8 @@ def follow_people(detectors, frames, tracker, every=None):
     """Yield (frame, faces) for each frame, in order, the faces with their people (see PeopleTracker.add). While
     the scene is steady (PeopleTracker.steady) the detectors find faces on every `every`-th frame (default: once
     in DETECT_SECONDS at the tracker's frame rate) and the tracker places the people in the frames between; else on
-    every frame. The first frame of a new shot (scene_cuts) is always detected, and its people are new. A frame
-    comes out once the next detected one is in.
+    every frame. The first frame of a new shot (scene_cuts, or after a break of a FrameReader's source) is always
+    detected, and its people are new. A frame comes out once the next detected one is in.
 
     A frame detected while the scene is steady gets a glance (see GLANCE_FACE) when the detectors have one and it
     would see every face in the frame detected before, unless the last full look was FULL_LOOK_SECONDS ago. A
@@ -256,7 +316,7 @@ def follow_people(detectors, frames, tracker, every=None):
         """None: not detected; else ("full" or "glance", how many faces a glance must find again)."""
         nonlocal last, last_full, previous
         shown, previous = previous, signature(frame)
-        if shown is not None and is_cut(shown, previous):
+        if shown is not None and is_cut(shown, previous) or index in getattr(frames, "breaks", {}):
             new_shots.add(index)
         if index not in new_shots and index - last < (every if tracker.steady else 1):
             return None
@@ -299,41 +359,75 @@ def detect_every(frame_rate, seconds=DETECT_SECONDS):
 
 
 def run_video(detectors, source, output=None, json_lines=None, display=True, read_timeout=DEFAULT_READ_TIMEOUT,
-              people=None, snapshots_dir=None, plot=None, every=None):
+              people=None, snapshots_dir=None, plot=None, every=None, events=None, alerts=None, on_frame=None,
+              reconnect=None):
     """Process a video until it ends, `q`/Esc is pressed, Ctrl-C or SIGTERM; returns the run's summary dict, with
-    the people followed through it (`people`, and `people_by_label`) and the signal that stopped it, if one did
-    (`stopped_by`: "SIGINT", "SIGTERM" or None).
+    the people followed through it (`people`, and `people_by_label`), the alerts sent, and the signal that stopped
+    it, if one did (`stopped_by`: "SIGINT", "SIGTERM" or None).
     Progress goes to stderr: a bar to the frame count for a file, a running count of frames for a camera or stream.
     The output files hold every frame processed until then. A source that delivers no frame for `read_timeout`
-    seconds (0: wait for ever) ends the run the same way, and then raises UserError.
+    seconds (0: wait for ever) ends the run the same way, and then raises UserError; with `reconnect` (default:
+    for a stream URL) it is opened again instead, for as long as it takes.
 
     `detectors`: one or more MaskDetector, all of the same model; see load_detectors. `people` (.csv or .json),
     `snapshots_dir` and `plot` (.png) are written when the run ends, however it ends but a crash: one row per
     person, the clearest crop of each person without a mask, and the people in view over time. While the scene is
     steady, faces are detected on every `every`-th frame (default: once in DETECT_SECONDS of the video) and
-    tracked in between; see follow_people."""
+    tracked in between; see follow_people. `events`: the events file (see events.py), appended to as they happen;
+    `alerts`: an alerts.Alerts, told each event; `on_frame(annotated, faces, events, tracker)`: called with each
+    frame, annotated, as it comes out (the live page's)."""
     class_names = detectors[0].classifier.class_names
-    capture, live = open_capture(source)
+    capture, live = open_capture(source, read_timeout)
     fps_of_source = capture.get(cv2.CAP_PROP_FPS) or 30.0
     display = display and has_display()
     frame_count = 0 if live else int(capture.get(cv2.CAP_PROP_FRAME_COUNT))  # 0 or less: not known
-    reader = FrameReader(capture, live, read_timeout)
-    tracker = PeopleTracker(class_names, fps_of_source, keep_snapshots=snapshots_dir is not None,
+    reconnect = is_stream(source) if reconnect is None else reconnect
+    reader = FrameReader(capture, live, read_timeout, (lambda: open_capture(source, read_timeout)[0]) if reconnect
+                         else None, source_name(source))
+    watching = events is not None or bool(alerts) or on_frame is not None
+    tracker = PeopleTracker(class_names, fps_of_source, keep_snapshots=snapshots_dir is not None or watching,
                             keep_timeline=plot is not None)
+    watcher = EventWatcher(tracker, partial(write_snapshot, snapshots_dir)) if watching else None
     progress = tqdm(total=frame_count if frame_count > 0 else None, desc="Detecting", unit=" frames")
-    writer = log = None
+    writer = log = event_log = None
     staged = []  # (temporary path, final path), renamed into place at the end
     totals = {"frames": 0, "faces": 0, **{name: 0 for name in class_names}}
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), time.time()
+
+    def when(index, read_time):
+        """The time of a frame, for the events: its wall-clock time for a camera, seconds into a file."""
+        return wall_clock(read_time) if live else round(index / fps_of_source, 3)
+
+    def tell(new_events, second):
+        if event_log is not None:
+            event_log.write(new_events)
+        for event in new_events:
+            if alerts and "person" in event:
+                alerts.consider(event, second, snapshot_jpeg(tracker.people[event["person"]]))
+        return new_events
+
     finished = False  # the outputs replace older files only when the run ends as it should
     try:
         if json_lines is not None:
             temporary = stage(json_lines, staged)
             with reported_as_user_error(json_lines):
                 log = open(temporary, "w", buffering=1)  # line by line: whole lines on disk, whatever happens
+        if events is not None:
+            event_log = EventLog(events)
+            event_log.write([{"event": "started", "time": wall_clock(started_at), "source": str(source)}])
         with stop_on_signals(reader.stopped) as received:
             for frame, faces in follow_people(detectors, reader, tracker, every):
-                if output is not None or display:
+                index, read_time = totals["frames"], reader.read_times.popleft()
+                second = read_time - started_at if live else index / fps_of_source
+                new_events = []
+                if watcher is not None:
+                    if index in reader.breaks:
+                        lost, back = reader.breaks[index]
+                        new_events += tell(watcher.leave() + [
+                            {"event": "stream_lost", "time": wall_clock(lost), "frame": index},
+                            {"event": "stream_back", "time": wall_clock(back), "frame": index}], second)
+                    new_events += tell(watcher.see(index, faces, when(index, read_time)), second)
+                if output is not None or display or on_frame is not None:
                     annotated = draw_faces(frame, faces)
                 if output is not None:
                     if writer is None:
@@ -344,7 +438,9 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
                             raise UserError(f"cannot write the video {output}")
                     writer.write(annotated)
                 if log is not None:
-                    log.write(json.dumps({"frame": totals["frames"], "faces": faces}) + "\n")
+                    log.write(json.dumps({"frame": index, "faces": faces}) + "\n")
+                if on_frame is not None:
+                    on_frame(annotated, faces, new_events, tracker)
                 totals["frames"] += 1
                 progress.update(1)
                 totals["faces"] += len(faces)
@@ -372,8 +468,17 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
                 move_into_place(temporary, final)
             else:
                 temporary.unlink(missing_ok=True)
+        if watcher is not None and finished:
+            tell(watcher.finish(), time.time() - started_at if live else totals["frames"] / fps_of_source)
+        if alerts:
+            alerts.close()
         if finished:
             write_people(tracker, people, snapshots_dir, plot)
+        if event_log is not None:
+            if finished:
+                event_log.write([{"event": "ended", "time": wall_clock(time.time()), "frames": totals["frames"],
+                                  "people": len(tracker.people), "people_by_label": tracker.counts()}])
+            event_log.close()
         if display:
             cv2.destroyAllWindows()
     if reader.timed_out:
@@ -382,8 +487,25 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
     seconds = time.perf_counter() - started
     totals["fps"] = round(totals["frames"] / seconds, 2) if seconds > 0 else 0.0
     totals["people"], totals["people_by_label"] = len(tracker.people), tracker.counts()
+    if alerts:
+        totals["alerts"], totals["alerts_not_delivered"] = alerts.raised, alerts.failed
     totals["stopped_by"] = received[0] if received else None
     return totals
+
+
+def write_snapshot(snapshots_dir, person):
+    """Write the picture of a person (tracking.Person) into `snapshots_dir` now, for an event; its path, or None."""
+    crop = person_snapshot(person)
+    if snapshots_dir is None or crop is None:
+        return None
+    path = Path(snapshots_dir) / f"person_{person.track_id}.png"
+    write_atomically(path, cv2.imencode(".png", crop)[1].tobytes())
+    return str(path)
+
+
+def snapshot_jpeg(person):
+    crop = person_snapshot(person)
+    return None if crop is None else cv2.imencode(".jpg", crop)[1].tobytes()
 
 
 def write_people(tracker, people=None, snapshots_dir=None, plot=None):

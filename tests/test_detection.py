@@ -399,13 +399,13 @@ class StallingStream(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_a_stream_that_stops_sending_ends_the_run_after_the_read_timeout(tmp_path):
+def test_a_stream_that_stops_sending_ends_the_run_after_the_read_timeout_when_not_reconnecting(tmp_path):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StallingStream)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         started = time.monotonic()
         result = run("detect_mask_video.py", "--input", f"http://127.0.0.1:{server.server_address[1]}/video.mjpg",
-                     "--no-display", "--read-timeout", 3, "--output", tmp_path / "out.mp4",
+                     "--no-display", "--read-timeout", 3, "--no-reconnect", "--output", tmp_path / "out.mp4",
                      "--json-lines", tmp_path / "faces.jsonl")
         seconds = time.monotonic() - started
     finally:
