@@ -112,8 +112,8 @@ def open_capture(source, read_timeout=DEFAULT_READ_TIMEOUT):
 
 class FrameReader:
     """Reads frames from a capture in a thread; iterate over it for the frames, in order. The frames end with the
-    video, when the event `stopped` is set, or after `read_timeout` seconds without a frame (then `timed_out` is
-    true). `read_times` gets the time.time() each frame yielded was read at, in order.
+    video, when the event `stopped` is set, after `read_timeout` seconds without a frame (then `timed_out` is
+    true), or when a camera or stream fails (then `lost` is). `read_times` gets the time.time() each frame yielded was read at, in order.
 
     With `reopen` (a function returning a new capture, or raising UserError), a source that fails is opened again,
     after each pause of RECONNECT_PAUSES, until it gives a frame or the reader is stopped; each try is said in one
@@ -124,7 +124,7 @@ class FrameReader:
         self.capture, self.live, self.read_timeout = capture, live, read_timeout
         self.reopen, self.name = reopen, name
         self.report = report or (lambda line: tqdm.write(line, file=sys.stderr))
-        self.timed_out = False
+        self.timed_out = self.lost = False
         self.read_times, self.yielded = deque(), 0
         self.breaks, self.pending_break = {}, None
         self.frames = queue.Queue(maxsize=1 if live else 32)
@@ -136,6 +136,7 @@ class FrameReader:
         while not self.stopped.is_set():
             ok, frame = self.capture.read()
             if not ok and (self.reopen is None or not self._reconnect()):
+                self.lost = self.live and not self.stopped.is_set()
                 break
             if not ok:
                 continue
@@ -481,9 +482,10 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
             event_log.close()
         if display:
             cv2.destroyAllWindows()
-    if reader.timed_out:
-        raise UserError(f"no frame from {source} for {read_timeout:g} s: stopped, with the outputs of the "
-                        f"{totals['frames']} frames before")
+    if reader.timed_out or reader.lost:
+        why = f"no frame from {source} for {read_timeout:g} s" if reader.timed_out else f"lost {source_name(source)}"
+        raise UserError(f"{why}: stopped, with the outputs of the {totals['frames']} frames before (--reconnect "
+                        "opens it again)")
     seconds = time.perf_counter() - started
     totals["fps"] = round(totals["frames"] / seconds, 2) if seconds > 0 else 0.0
     totals["people"], totals["people_by_label"] = len(tracker.people), tracker.counts()
