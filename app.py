@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""A local web page that finds faces in an uploaded photo or a webcam snapshot and tells whether each wears a mask.
+"""A local web page that finds faces in an uploaded photo or a webcam snapshot and tells whether each wears a mask;
+with --camera, a live page of a camera, a video file or a stream, its people followed and counted.
 
 Needs requirements-app.txt: pip install -r requirements-app.txt
 """
 import argparse
+import functools
 import os
 import signal
 import sys
@@ -17,6 +19,9 @@ def parse_args():
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to serve on (default: 127.0.0.1, this machine only; 0.0.0.0 for the network)")
     parser.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    parser.add_argument("--camera", metavar="SOURCE",
+                        help="a live page of this webcam index, video file or stream URL instead: the people in it "
+                             "followed, counted, and the last ones without a mask shown")
     add_detector_arguments(parser)
     return parser.parse_args()
 
@@ -31,15 +36,8 @@ def reach_directly(host):
         os.environ[name] = ",".join(dict.fromkeys(listed + own))
 
 
-def main():
-    args = parse_args()
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home: the page works offline
-    reach_directly(args.host)
-    try:
-        import gradio  # noqa: F401
-    except ImportError:
-        print("error: the browser demo needs its requirements: pip install -r requirements-app.txt", file=sys.stderr)
-        sys.exit(2)
+def photo_page(args):
+    """The photo page, and the folder of its examples."""
     from facemask.pipeline import MaskDetector
     from facemask.web import build_app
 
@@ -49,8 +47,39 @@ def main():
         detector.warm_up()
         return detector
 
+    return build_app(make_detector, args.detector, args.confidence)
+
+
+def live_page(args):
+    """The live page of --camera, its video already followed in a thread; no examples."""
+    import cv2
+
+    from facemask.live import LiveView, build_live_page, follow
+    from facemask.video import is_stream, load_detectors, open_capture
+
+    capture, live = open_capture(args.camera)  # a source that cannot be opened is said before the page starts
+    frame_rate = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    capture.release()
+    detectors = load_detectors(args.model, args.face, args.confidence, margin=args.margin,
+                               face_detector=args.detector)
+    view = LiveView(args.camera, detectors[0].classifier.class_names, pace=not live, frame_rate=frame_rate)
+    start = functools.partial(follow, view, detectors, args.camera, reconnect=is_stream(args.camera))
+    if live:
+        start()
+    return build_live_page(view, start), None
+
+
+def main():
+    args = parse_args()
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home: the page works offline
+    reach_directly(args.host)
+    try:
+        import gradio  # noqa: F401
+    except ImportError:
+        print("error: the browser demo needs its requirements: pip install -r requirements-app.txt", file=sys.stderr)
+        sys.exit(2)
     with reported_as_exit():
-        app, examples = build_app(make_detector, args.detector, args.confidence)
+        app, examples = live_page(args) if args.camera is not None else photo_page(args)
     try:
         _, url, _ = app.launch(server_name=args.host, server_port=args.port, share=False, footer_links=[],
                                quiet=True, prevent_thread_lock=True)
@@ -61,7 +90,8 @@ def main():
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` stops it as cleanly as Ctrl-C
     print(f"The demo is at {url} (Ctrl-C stops it)", flush=True)
     app.block_thread()  # until Ctrl-C or SIGTERM, which it takes in and closes the server
-    examples.cleanup()
+    if examples is not None:
+        examples.cleanup()
     sys.exit(130)  # a user's interrupt ends every script with 130
 
 

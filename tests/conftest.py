@@ -40,3 +40,18 @@ def make_dataset(folder, class_images, per_class=6):
 def mask_dataset(tmp_path):
     photo = face_photo()
     return make_dataset(tmp_path / "dataset", {"with_mask": with_drawn_mask(photo), "without_mask": photo})
+
+
+def write_door(video):
+    """Two people crossing, 4.5 s at 10 frames/s: the upper one walks right masked, takes the mask off from 1.5 s
+    to 3 s, and puts it on again; the lower one walks left masked."""
+    photo = cv2.resize(face_photo(), (150, 176))
+    masked = cv2.resize(with_drawn_mask(face_photo()), (150, 176))
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (640, 400))
+    for index in range(45):
+        frame = np.full((400, 640, 3), 90, np.uint8)
+        frame[20:196, 10 + 10 * index:160 + 10 * index] = photo if 15 <= index < 30 else masked
+        frame[200:376, 480 - 10 * index:630 - 10 * index] = masked
+        writer.write(frame)
+    writer.release()
+    return video

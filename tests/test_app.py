@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import ROOT, face_photo, with_drawn_mask
+from conftest import ROOT, face_photo, with_drawn_mask, write_door
 
 from facemask.detectors import FACE_DETECTORS
 from facemask.pipeline import DEFAULT_DETECTOR, MaskDetector
@@ -135,15 +135,26 @@ DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 def app_url(tmp_path_factory):
     """app.py serving on 127.0.0.1, as a user behind a company proxy starts it (every proxy variable points at a
     port where nothing listens, and none says to bypass it); stopped after the tests."""
+    yield from serve_app(tmp_path_factory.mktemp("app"))
+
+
+@pytest.fixture(scope="module")
+def live_url(tmp_path_factory):
+    """app.py --camera on a video made here: two people crossing, one who takes the mask off for 1.5 s."""
+    folder = tmp_path_factory.mktemp("live")
+    yield from serve_app(folder, "--camera", write_door(folder / "door.mp4"))
+
+
+def serve_app(folder, *args):
     pytest.importorskip("gradio", reason="the browser demo's requirements are absent (requirements-app.txt)")
-    folder = tmp_path_factory.mktemp("app")
     port = free_port()
     log = (folder / "app.log").open("w")
     environment = {name: value for name, value in os.environ.items() if name.lower() != "no_proxy"}
     closed = f"http://127.0.0.1:{free_port()}"
     environment.update({name: closed for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY",
                                                   "all_proxy", "ALL_PROXY")})
-    server = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)],
+    server = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port),
+                               *map(str, args)],
                               cwd=folder, stdout=log, stderr=subprocess.STDOUT,
                               env={**environment, "GRADIO_ANALYTICS_ENABLED": "False"})
     url = f"http://127.0.0.1:{port}/"
@@ -284,3 +295,43 @@ def test_the_page_annotates_a_webcam_snapshot_in_a_real_browser(app_url, page):
     wait_for_summary(page, "1 face: 0 mask, 1 no mask")
     assert [row[1] for row in table_rows(page)] == ["No Mask"]
     assert page.outside == []
+
+
+def test_the_live_page_shows_the_people_their_counts_and_the_one_without_a_mask(live_url, page):
+    page.goto(live_url)  # a video file starts when its page is first opened, and plays at its own pace
+    # at its last frame both people are in view, masked; one of them had taken the mask off
+    page.wait_for_function("() => document.querySelector('#counts')?.innerText.includes('has ended')",
+                           timeout=120_000)
+    counts = page.locator("#counts").inner_text()
+    assert "In view: 2 (2 mask, 0 no mask)" in counts and "Since the start: 2 (1 mask, 1 no mask)" in counts
+    captions = page.eval_on_selector_all("#unmasked img", "images => images.map(image => image.alt)")
+    pictures = page.eval_on_selector_all("#unmasked img", "images => images.map(image => image.naturalWidth)")
+    assert len(pictures) == 1 and pictures[0] > 50, (captions, pictures)
+    assert page.locator("#unmasked").inner_text().count("No Mask, 1.") == 1  # when: seconds into the file
+    assert page.eval_on_selector("#live img", "image => image.naturalWidth") == 640
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "live.png", full_page=True)
+    assert page.outside == []
+
+
+def test_the_live_view_counts_people_in_view_and_keeps_the_last_without_a_mask():
+    from facemask.live import SHOWN_PEOPLE, LiveView
+    from facemask.tracking import PeopleTracker
+
+    names = ["with_mask", "without_mask"]
+    tracker = PeopleTracker(names, frame_rate=10, keep_snapshots=True)
+    frame = np.full((200, 300, 3), 90, np.uint8)
+    for index in range(4):
+        tracker.add([{"box": [10, 10, 90, 90], "label": "without_mask", "confidence": 0.99, "face_confidence": 0.9}],
+                    frame)
+    faces = tracker.finish()[-1]
+    view = LiveView("camera 0", names)
+    for person in range(1, SHOWN_PEOPLE + 3):
+        tracker.people[person] = tracker.people[1]
+        view.on_frame(frame, faces, [{"event": "settled", "time": f"2026-12-06T10:00:{person:02d}.000+00:00",
+                                      "person": person, "label": "without_mask"}], tracker)
+    shown, counts, people = view.state()
+    assert shown.shape == (200, 300, 3) and "In view: 1 (0 mask, 1 no mask)" in counts
+    assert [caption for _, caption in people][:2] == [f"#{SHOWN_PEOPLE + 2} No Mask, 10:00:{SHOWN_PEOPLE + 2:02d}",
+                                                      f"#{SHOWN_PEOPLE + 1} No Mask, 10:00:{SHOWN_PEOPLE + 1:02d}"]
+    assert len(people) == SHOWN_PEOPLE  # the oldest gone

@@ -12,28 +12,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import cv2
 import numpy as np
 import pytest
-from conftest import ROOT, face_photo, with_drawn_mask
+from conftest import ROOT, face_photo, write_door
 
 from facemask.alerts import alert_due
 from facemask.events import EventWatcher
 from facemask.tracking import PeopleTracker
 
 NAMES = ["with_mask", "without_mask"]
-
-
-def write_door(video):
-    """Two people crossing, 4.5 s at 10 frames/s: the upper one walks right masked, takes the mask off from 1.5 s
-    to 3 s, and puts it on again; the lower one walks left masked."""
-    photo = cv2.resize(face_photo(), (150, 176))
-    masked = cv2.resize(with_drawn_mask(face_photo()), (150, 176))
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (640, 400))
-    for index in range(45):
-        frame = np.full((400, 640, 3), 90, np.uint8)
-        frame[20:196, 10 + 10 * index:160 + 10 * index] = photo if 15 <= index < 30 else masked
-        frame[200:376, 480 - 10 * index:630 - 10 * index] = masked
-        writer.write(frame)
-    writer.release()
-    return video
 
 
 @pytest.fixture(scope="module")
