@@ -99,11 +99,11 @@ class Alerts:
                                     capture_output=True, timeout=COMMAND_TIMEOUT)
         except subprocess.TimeoutExpired:
             return self._failed(f"alert command for person {event['person']} still running after "
-                                        f"{COMMAND_TIMEOUT:g} s: stopped")
+                                f"{COMMAND_TIMEOUT:g} s: stopped")
         if result.returncode != 0:
             said = result.stderr.decode(errors="replace").strip().splitlines()
             return self._failed(f"alert command for person {event['person']} failed with exit "
-                                        f"{result.returncode}" + (f": {said[-1]}" if said else ""))
+                                f"{result.returncode}" + (f": {said[-1]}" if said else ""))
 
     def _post(self, event, jpeg):
         body = json.dumps({**event, "snapshot_jpeg": base64.b64encode(jpeg).decode() if jpeg else None}).encode()

@@ -49,7 +49,8 @@ def test_every_readme_command_runs_as_written_on_the_examples(tmp_path):
         ran += 1
     assert ran >= 10
     # what they wrote, where the README says
-    for written in ("annotated.jpg", "out.mp4", "faces.jsonl", "people.csv", "people.png",
+    for written in ("annotated.jpg", "out.mp4", "faces.jsonl", "people.csv", "people.png", "events.jsonl",
+                    "alerts.jsonl",
                     "mask_detector_model/mask_detector.tflite", "face_detector_model/face_detector.tflite",
                     "results/results.jsonl"):
         assert (tmp_path / written).stat().st_size > 0, written
