@@ -4,7 +4,8 @@ import argparse
 from pathlib import Path
 
 from facemask import reported_as_exit
-from facemask.drawn_masks.mask_drawing import STYLES
+from facemask.drawn_masks.mask_drawing import STYLES, WORN
+from facemask.drawn_masks.masked_faces import MIXED
 
 
 def styles(text):
@@ -26,10 +27,11 @@ def parse_args():
                         help="replace an --output that an earlier run wrote (without it, a non-empty one is refused)")
     parser.add_argument("--styles", type=styles, nargs="+", default=[list(STYLES)], metavar="STYLE",
                         help=f"mask styles to draw from, comma- or space-separated (default: all: {','.join(STYLES)})")
-    parser.add_argument("--worn", choices=("correct", "nose", "chin", "mixed"), default="correct",
-                        help="how the masks are worn: correct (→ with_mask/), under the nose or on the chin "
-                             "(→ mask_weared_incorrect/), or mixed: one of the three at random per drawing "
-                             "(default: correct)")
+    parser.add_argument("--worn", choices=(*WORN, MIXED), nargs="+", default=["correct"], metavar="WAY",
+                        help="how the masks are worn: correct (→ with_mask/); under the nose, on the chin, the whole "
+                             "mask pulled down below the nose, or hanging from one ear (nose, chin, pulled, "
+                             "hanging → mask_weared_incorrect/); several: one of them at random per drawing; mixed: "
+                             "correct, nose or chin (default: correct)")
     parser.add_argument("--per-face", type=int, default=1, metavar="N",
                         help="masked copies drawn of each photo (default: 1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: 0)")

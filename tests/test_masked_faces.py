@@ -10,7 +10,8 @@ import pytest
 from conftest import ROOT, face_photo
 
 from facemask.drawn_masks.face_landmarks import NO_FACE, TOO_SMALL, FaceMesh, yaw
-from facemask.drawn_masks.mask_drawing import FACE_OVAL, STYLES, WORN, draw_mask, soft_alpha, visible_share
+from facemask.drawn_masks.mask_drawing import (FACE_OVAL, STYLES, WHOLE_MASK, WORN, draw_mask, soft_alpha,
+                                               visible_share)
 from facemask.drawn_masks.masked_faces import RECORD, make_masked_faces, summary
 
 NOSE_TIP, NOSE_TIP_UPPER = 1, 4
@@ -93,17 +94,46 @@ def test_a_mask_on_the_chin_leaves_the_mouth(hopper):
     assert change_at(photo, drawn, landmarks[CHIN]) > 15
 
 
-@pytest.mark.parametrize("worn", WORN)
-def test_the_mask_stays_inside_the_face_outline(hopper, worn):
-    photo, landmarks = hopper
+def face_area(photo, landmarks, grow=3):
     face = np.zeros(photo.shape[:2], np.uint8)
     cv2.fillPoly(face, [np.round(landmarks[list(FACE_OVAL), :2]).astype(np.int32)], 1)
-    grown = cv2.dilate(face, np.ones((7, 7), np.uint8))  # 3 px
+    return cv2.dilate(face, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+
+
+@pytest.mark.parametrize("worn", [worn for worn in WORN if worn not in WHOLE_MASK])
+def test_the_mask_stays_inside_the_face_outline(hopper, worn):
+    photo, landmarks = hopper
+    grown = face_area(photo, landmarks)
     for seed, style in enumerate(STYLES):
         drawn = draw_mask(photo, landmarks, style, worn, np.random.default_rng(seed))
         changed = (drawn != photo).any(axis=2)
         assert changed.sum() > 3000  # a mask was drawn
         assert not (changed & (grown == 0)).any()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_mask_pulled_down_leaves_the_nose_covers_the_chin_and_reaches_below_the_jaw(hopper, seed):
+    photo, landmarks = hopper
+    drawn = draw_mask(photo, landmarks, STYLES[seed], "pulled", np.random.default_rng(seed))
+    for index in (NOSE_TIP, NOSE_TIP_UPPER):
+        assert change_at(photo, drawn, landmarks[index]) == 0, index
+    assert change_at(photo, drawn, landmarks[CHIN]) > 15
+    changed = (drawn != photo).any(axis=2)
+    below_the_face = changed & (face_area(photo, landmarks) == 0)
+    below_the_face[:int(landmarks[CHIN_TIP, 1])] = False
+    assert below_the_face.sum() > 1000  # the whole mask: its lower part hangs below the chin
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_mask_hanging_from_one_ear_leaves_the_nose_and_mouth_and_hangs_at_one_side(hopper, seed):
+    photo, landmarks = hopper
+    drawn = draw_mask(photo, landmarks, STYLES[seed], "hanging", np.random.default_rng(seed))
+    for index in (NOSE_TIP, UPPER_LIP, MOUTH_CENTRE):
+        assert change_at(photo, drawn, landmarks[index]) < 3, index  # bare, or at most the mask's faded edge
+    changed = (drawn != photo).any(axis=2)
+    middle = landmarks[NOSE_TIP, 0]
+    left, right = changed[:, :int(middle)].sum(), changed[:, int(middle):].sum()
+    assert max(left, right) > 3000 and min(left, right) < 0.1 * max(left, right)  # one side only
 
 
 def test_the_mask_edge_fades():

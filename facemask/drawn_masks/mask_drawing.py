@@ -3,14 +3,18 @@ outline runs for each way of wearing it, what each style of mask looks like, and
 
 The outline follows landmarks, so the mask turns and tilts with the head: its top edge crosses the face at the
 bridge of the nose (worn correctly), under the nose, or under the lower lip (on the chin), and its lower edge
-follows the jaw line. The mask stays inside the face outline. Every random choice (colours, pattern, small
-shifts of the outline) comes from the numpy Generator passed in, so one seed always draws the same image.
+follows the jaw line; such a mask stays inside the face outline. Two more ways draw the whole mask as it is worn
+correctly, moved as real photos show it worn wrong: pulled down, its top edge from under the nose to under the
+lower lip and its lower part below the jaw, often at an angle ("pulled"); or hanging from one ear loop, the face
+bare ("hanging"); each with its ear loops. Every random choice (colours, pattern, small shifts and turns of the
+outline) comes from the numpy Generator passed in, so one seed always draws the same image.
 """
 import cv2
 import numpy as np
 
 STYLES = ("surgical", "cloth", "kn95", "black", "white", "coloured", "patterned")
-WORN = ("correct", "nose", "chin")
+WORN = ("correct", "nose", "chin", "pulled", "hanging")
+WHOLE_MASK = ("pulled", "hanging")  # the ways drawn as the whole mask, moved off the face (see whole_mask_move)
 
 # Face-mesh landmarks. The face outline, from the top of the forehead down the photo's right side (the
 # person's left) to the chin (152), and up the other side.
@@ -26,6 +30,8 @@ TOP_EDGE = {
 MIDLINE = (168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 164, 0, 11, 12, 13, 14, 15, 16, 17, 18, 200, 199, 175, 152)
 RIGHT_EYE_CORNER, LEFT_EYE_CORNER = 33, 263
 RIGHT_CHEEK, LEFT_CHEEK = 234, 454
+NOSE_BRIDGE, UNDER_NOSE, UNDER_LOWER_LIP = 197, 164, 18
+RIGHT_EAR, LEFT_EAR = 127, 356  # on the face outline, where an ear loop goes behind the ear
 
 SURGICAL_COLOURS = ((225, 200, 150), (195, 215, 170), (240, 240, 236))  # BGR: light blue, light green, white
 PATTERNS = ("stripes", "dots", "checks")
@@ -45,10 +51,44 @@ def face_axes(landmarks):
     return width, across, np.array([-across[1], across[0]])
 
 
+def rotation(angle, centre):
+    """A function moving (n, 2) points by a turn of `angle` degrees (clockwise on the photo) about `centre`."""
+    turn = np.radians(angle)
+    matrix = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+    return lambda points: (np.asarray(points) - centre) @ matrix.T + centre
+
+
+def whole_mask_move(landmarks, worn, rng):
+    """How the whole mask is moved from where it is worn correctly: a function of (n, 2) photo points, and the
+    ear loops' ends (pairs of photo points: the mask's corner, the ear).
+    "pulled": down the face until its top edge is between the nose and the lower lip, turned by up to about 15°
+    about the middle of that edge. "hanging": folded up about its top edge (to 30 to 55% of its height) and
+    turned by 70 to 100° about its corner at one ear, so that it hangs from that ear's loop along the side of the face."""
+    width, _, down = face_axes(landmarks)
+    top, _ = mask_edges(landmarks, "correct", rng)
+    if worn == "pulled":
+        reach = [np.dot(landmarks[mark, :2] - landmarks[NOSE_BRIDGE, :2], down) for mark in (UNDER_NOSE,
+                                                                                          UNDER_LOWER_LIP)]
+        shift = down * rng.uniform(*reach)
+        turn = rotation(float(np.clip(rng.normal(0, 7), -15, 15)), top[len(top) // 2] + shift)
+        move = lambda points: turn(np.asarray(points) + shift)  # noqa: E731
+        ears = (RIGHT_EAR, LEFT_EAR)
+        return move, [(move(top[[0]])[0], landmarks[ears[0], :2]), (move(top[[-1]])[0], landmarks[ears[1], :2])]
+    near = int(rng.integers(2))  # the photo's left end of the mask (the person's right ear) or its right end
+    corner = top[0] if near == 0 else top[-1]
+    # folded up about its top edge, and crumpled to half its height or so, then turned down: the mask hangs along
+    # the side of the face and the neck
+    fold = 1 + rng.uniform(0.3, 0.55)
+    turn = rotation(rng.uniform(70, 100) * (1 if near == 0 else -1), corner)
+    move = lambda points: turn(points - fold * np.outer((np.asarray(points) - corner) @ down, down))  # noqa: E731
+    return move, [(corner, landmarks[(RIGHT_EAR, LEFT_EAR)[near], :2])]
+
+
 def mask_edges(landmarks, worn, rng):
     """The mask's top edge and its lower edge (along the jaw) as (n, 2) float points in the photo, the top edge
-    shifted up or down the face by a few percent of its width, each point a little differently."""
-    top_ids = TOP_EDGE[worn]
+    shifted up or down the face by a few percent of its width, each point a little differently. For a whole mask
+    (WHOLE_MASK), the edges of the mask worn correctly, not yet moved (see whole_mask_move)."""
+    top_ids = TOP_EDGE["correct" if worn in WHOLE_MASK else worn]
     width, _, down = face_axes(landmarks)
     top = landmarks[list(top_ids), :2].copy()
     shifts = rng.normal(0, 0.006, len(top)) + rng.uniform(-0.02, 0.02)
@@ -61,8 +101,11 @@ def mask_edges(landmarks, worn, rng):
 def visible_share(image_shape, landmarks, worn):
     """The share of the mask's area that falls inside the photo: a mask worn on the chin of a face photo cut off
     at the mouth would not show."""
-    top, bottom = mask_edges(landmarks, worn, np.random.default_rng(0))
+    rng = np.random.default_rng(0)
+    top, bottom = mask_edges(landmarks, worn, rng)
     outline = np.concatenate([top, bottom[1:-1]])
+    if worn in WHOLE_MASK:
+        outline = whole_mask_move(landmarks, worn, rng)[0](outline)
     low = np.floor(np.minimum(outline.min(axis=0), 0)).astype(int)
     high = np.ceil(np.maximum(outline.max(axis=0), image_shape[1::-1])).astype(int)
     area = filled((high[1] - low[1] + 1, high[0] - low[0] + 1), outline, low) > 0
@@ -191,6 +234,19 @@ def photo_noise(gray, alpha):
     return 1.4826 * float(np.median(detail)) if detail.size else 0.0
 
 
+def with_ear_loops(crop, loops, origin, colour, face_width):
+    """The crop (float BGR) with an ear loop, a thin elastic of the mask's colour, drawn from each (mask corner,
+    ear) pair, sagging a little on its way."""
+    thickness = max(1, round(0.012 * face_width))
+    canvas = np.zeros(crop.shape[:2], np.float32)
+    for corner, ear in loops:
+        sag = np.array([0, 0.04 * face_width])
+        points = np.array([corner, (corner + ear) / 2 + sag, ear]) - origin
+        cv2.polylines(canvas, [np.round(points * 16).astype(np.int32)], False, 1.0, thickness, cv2.LINE_AA, shift=4)
+    alpha = cv2.GaussianBlur(canvas, (0, 0), max(0.5, 0.003 * face_width))[..., np.newaxis]
+    return crop * (1 - alpha) + np.clip(colour, 0, 255) * alpha
+
+
 def draw_mask(image, landmarks, style, worn, rng):
     """A copy of the BGR photo with a face mask of `style` (one of STYLES) worn as `worn` (one of WORN) drawn on
     the face of `landmarks` (468, 3), from face_landmarks.FaceMesh; `rng` a numpy Generator."""
@@ -200,25 +256,35 @@ def draw_mask(image, landmarks, style, worn, rng):
         raise ValueError(f"unknown mask style {style!r}; choose one of: {', '.join(STYLES)}")
     face_width, across, down = face_axes(landmarks)
     top, bottom = mask_edges(landmarks, worn, rng)
-    outline = smooth_closed(np.concatenate([top, bottom[1:-1]]))
+    centre = landmarks[1, :2]  # the nose tip: the origin of the mask's own coordinates (see to_face)
     face = landmarks[list(FACE_OVAL), :2]
+    loops = []
+    if worn in WHOLE_MASK:  # the whole mask, its coordinates and its pattern moved with it
+        move, loops = whole_mask_move(landmarks, worn, rng)
+        top, bottom, (centre, tip_across, tip_down) = move(top), move(bottom), move([centre, centre + across,
+                                                                                     centre + down])
+        across, down = tip_across - centre, tip_down - centre
+    outline = smooth_closed(np.concatenate([top, bottom[1:-1]]))
     feather = max(1, round(0.006 * face_width))
 
-    # work on the part of the photo round the face only
+    # work on the part of the photo round the face (and a moved mask) only
     height, width = image.shape[:2]
-    x1, y1 = np.maximum(np.floor(face.min(axis=0)).astype(int) - 2, 0)
-    x2, y2 = np.minimum(np.ceil(face.max(axis=0)).astype(int) + 3, [width, height])
+    around = np.concatenate([face, outline] + [np.array(loop) for loop in loops])
+    x1, y1 = np.maximum(np.floor(around.min(axis=0)).astype(int) - 2, 0)
+    x2, y2 = np.minimum(np.ceil(around.max(axis=0)).astype(int) + 3, [width, height])
     if x2 <= x1 or y2 <= y1:
         return image.copy()
     origin, shape = np.array([x1, y1]), (y2 - y1, x2 - x1)
-    hard = filled(shape, outline, origin) & filled(shape, face, origin)
+    hard = filled(shape, outline, origin)
+    if worn not in WHOLE_MASK:
+        hard &= filled(shape, face, origin)
     alpha = soft_alpha(hard, feather)
 
     rows, columns = np.mgrid[y1:y2, x1:x2].astype(np.float32)
-    centre = landmarks[1, :2]  # the nose tip
 
     def to_face(x, y):
-        """Photo pixels as face coordinates: along the eyes and down the face from the nose tip, in face widths."""
+        """Photo pixels in the mask's coordinates: along the eyes and down the face from the nose tip (as the mask
+        worn correctly would have them), in face widths."""
         return (((x - centre[0]) * across[0] + (y - centre[1]) * across[1]) / face_width,
                 ((x - centre[0]) * down[0] + (y - centre[1]) * down[1]) / face_width)
 
@@ -236,6 +302,8 @@ def draw_mask(image, landmarks, style, worn, rng):
     lit = cv2.GaussianBlur(lit, (0, 0), max(0.5, 0.003 * face_width))  # no sharper than the photo's own detail
     lit += rng.normal(0, photo_noise(gray, alpha), shape)[..., np.newaxis]  # and as grainy
     blended = crop * (1 - alpha[..., np.newaxis]) + np.clip(lit, 0, 255) * alpha[..., np.newaxis]
+    if loops:
+        blended = with_ear_loops(blended, loops, origin, colours[hard > 0].mean(axis=0), face_width)
     drawn = image.copy()
     drawn[y1:y2, x1:x2] = np.round(blended).astype(np.uint8)
     return drawn

@@ -17,14 +17,16 @@ from tqdm import tqdm
 from facemask import UserError
 from facemask.dataset import is_hidden
 from facemask.drawn_masks.face_landmarks import FaceMesh
-from facemask.drawn_masks.mask_drawing import STYLES, WORN, draw_mask, visible_share
+from facemask.drawn_masks.mask_drawing import STYLES, draw_mask, visible_share
 from facemask.files import check_made_dataset, replaced_folder
 from facemask.images import UnreadableImage, is_image_file, read_image
 from facemask.workers import map_in_workers
 
 RECORD = "masked_faces.json"
-CLASS_OF_WORN = {"correct": "with_mask", "nose": "mask_weared_incorrect", "chin": "mask_weared_incorrect"}
-MIXED = "mixed"  # --worn mixed: each drawing worn one of WORN, drawn at random
+CLASS_OF_WORN = {"correct": "with_mask", "nose": "mask_weared_incorrect", "chin": "mask_weared_incorrect",
+                 "pulled": "mask_weared_incorrect", "hanging": "mask_weared_incorrect"}
+MIXED = "mixed"  # --worn mixed: each drawing worn one of MIXED_WAYS, drawn at random
+MIXED_WAYS = ("correct", "nose", "chin")
 UNREADABLE = "unreadable"
 OUT_OF_FRAME = "mask out of frame"  # a drawing left out: its mask would fall mostly outside the photo
 MIN_VISIBLE = 0.6
@@ -43,18 +45,28 @@ def find_photos(folder):
     return photos
 
 
+def ways_of_wearing(worn):
+    """The ways of wearing to draw from, for `worn`: one of WORN, MIXED, or a list of them."""
+    ways = []
+    for way in [worn] if isinstance(worn, str) else worn:
+        ways += MIXED_WAYS if way == MIXED else [way]
+    return list(dict.fromkeys(ways))
+
+
 def plan(photos, styles, worn, per_face, seed):
     """What to draw on each photo: per photo, a list of (image path relative to the output, style, worn). Styles
-    and, for MIXED, the ways of wearing are drawn at random; names are `<stem>_<n>` with n counted per stem, so
-    that two photos of the same stem in different folders never share a name."""
+    and, when `worn` names more than one way (see ways_of_wearing), the ways of wearing are drawn at random; names
+    are `<stem>_<n>` with n counted per stem, so that two photos of the same stem in different folders never share
+    a name."""
     rng = np.random.default_rng(seed)
+    ways = ways_of_wearing(worn)
     used = Counter()
     drawings = []
     for photo in photos:
         of_photo = []
         for _ in range(per_face):
             style = styles[rng.integers(len(styles))]
-            way = WORN[rng.integers(len(WORN))] if worn == MIXED else worn
+            way = ways[rng.integers(len(ways))] if len(ways) > 1 else ways[0]
             name = f"{photo.stem}_{used[photo.stem]}.jpg"
             used[photo.stem] += 1
             of_photo.append((f"{CLASS_OF_WORN[way]}/{name}", style, way))
@@ -99,7 +111,8 @@ def make_masked_faces(input_folder, output, styles=STYLES, worn="correct", per_f
     drawings = plan(photos, list(styles), worn, per_face, seed)
     face_mesh = FaceMesh(threads=1 if workers > 1 else None)  # in the main process too: a missing model says so now
     record = {"images": [], "skipped": [],
-              "options": {"input": str(Path(input_folder).resolve()), "styles": list(styles), "worn": worn,
+              "options": {"input": str(Path(input_folder).resolve()), "styles": list(styles),
+                          "worn": worn if isinstance(worn, str) or len(worn) > 1 else worn[0],
                           "per_face": per_face, "seed": seed}}
     jobs = [(photo, of_photo, seed, index) for index, (photo, of_photo) in enumerate(zip(photos, drawings))]
     with replaced_folder(output) as staging:
