@@ -99,16 +99,19 @@ def mask_edges(landmarks, worn, rng):
 
 
 def visible_share(image_shape, landmarks, worn):
-    """The share of the mask's area that falls inside the photo: a mask worn on the chin of a face photo cut off
-    at the mouth would not show."""
+    """The share of the mask's area on the face that falls inside the photo: a mask worn on the chin of a face photo
+    cut off at the mouth would not show. (A whole mask's part below the jaw is often outside a face photo, as it is
+    outside the crop of a face that detection classifies: only its part on the face is asked to show.)"""
     rng = np.random.default_rng(0)
     top, bottom = mask_edges(landmarks, worn, rng)
     outline = np.concatenate([top, bottom[1:-1]])
     if worn in WHOLE_MASK:
         outline = whole_mask_move(landmarks, worn, rng)[0](outline)
-    low = np.floor(np.minimum(outline.min(axis=0), 0)).astype(int)
-    high = np.ceil(np.maximum(outline.max(axis=0), image_shape[1::-1])).astype(int)
-    area = filled((high[1] - low[1] + 1, high[0] - low[0] + 1), outline, low) > 0
+    face = landmarks[list(FACE_OVAL), :2]
+    low = np.floor(np.minimum(np.minimum(outline.min(axis=0), face.min(axis=0)), 0)).astype(int)
+    high = np.ceil(np.maximum(np.maximum(outline.max(axis=0), face.max(axis=0)), image_shape[1::-1])).astype(int)
+    shape = (high[1] - low[1] + 1, high[0] - low[0] + 1)
+    area = (filled(shape, outline, low) > 0) & (filled(shape, face, low) > 0)
     inside = area[-low[1]:-low[1] + image_shape[0], -low[0]:-low[0] + image_shape[1]]
     return inside.sum() / max(1, area.sum())
 
