@@ -410,3 +410,34 @@ def test_a_model_of_three_classes_is_reported_by_detect_mask_image(real_and_draw
     counts = re.search(r"1 face \((\d) mask below nose, (\d) mask, (\d) no mask\)", result.stderr)
     assert counts and sum(map(int, counts.groups())) == 1, result.stderr
     assert cv2.imread(str(tmp_path / "out.jpg")) is not None
+
+
+def test_the_three_class_option_is_the_file_its_card_names_and_labels_the_example_faces():
+    import hashlib
+
+    import numpy as np
+    from conftest import face_photo
+    from facemask.drawing import caption, draw_faces
+    from facemask.drawn_masks.face_landmarks import FaceMesh
+    from facemask.drawn_masks.mask_drawing import draw_mask
+
+    folder = ROOT / "models" / "three_class"
+    card = (folder / "README.md").read_text()
+    digest = hashlib.sha256((folder / "mask_detector.tflite").read_bytes()).hexdigest()
+    assert f"SHA-256 `{digest}`" in card
+    assert (folder / "mask_detector.labels.txt").read_text().split() == [
+        "mask_weared_incorrect", "with_mask", "without_mask"]
+    from facemask.pipeline import MaskDetector
+
+    detector = MaskDetector(folder / "mask_detector.tflite")
+    photo = face_photo()
+    landmarks, _ = FaceMesh()(photo)
+    on_the_chin = draw_mask(photo, landmarks, "surgical", "chin", np.random.default_rng(0))
+    [bare], [low] = detector(photo), detector(on_the_chin)
+    assert (bare["label"], low["label"]) == ("without_mask", "mask_weared_incorrect")
+    # its third class has a caption and a colour of its own where it is drawn
+    third = {**bare, "label": "mask_weared_incorrect"}
+    drawn = draw_faces(photo, [third])
+    x1, y1, _, y2 = third["box"]
+    assert tuple(int(c) for c in drawn[(y1 + y2) // 2, x1]) == (0, 165, 255)
+    assert caption(third["label"]) == "Mask below nose"
