@@ -72,8 +72,9 @@ class Alerts:
     def __bool__(self):
         return bool(self.command or self.url or self.bell)
 
-    def consider(self, event, second, jpeg=None):
-        """Alert for `event`, `second` seconds into the run, if it is due; `jpeg`: the person's picture."""
+    def consider(self, event, second, jpeg=lambda: None):
+        """Alert for `event`, `second` seconds into the run, if it is due; `jpeg()`: the person's picture (JPEG
+        bytes or None), asked for only when an alert goes to a URL."""
         if not alert_due(event, second, self.alerting, self.last_alert, self.every):
             return False
         self.raised += 1
@@ -84,7 +85,7 @@ class Alerts:
         if self.command:
             self.pool.submit(self._run_command, event)
         if self.url:
-            self.pool.submit(self._post, event, jpeg)
+            self.pool.submit(self._post, event, jpeg())
         return True
 
     def _failed(self, problem):

@@ -15,6 +15,7 @@ A camera or stream that drops is opened again, with a growing pause, when told t
 first frame after the break starts a new shot, so the people in view before it have left. What happens to the
 people goes to the events file and the alerts (see events.py and alerts.py) as each frame is decided.
 """
+import itertools
 import json
 import os
 import queue
@@ -113,7 +114,8 @@ def open_capture(source, read_timeout=DEFAULT_READ_TIMEOUT):
 class FrameReader:
     """Reads frames from a capture in a thread; iterate over it for the frames, in order. The frames end with the
     video, when the event `stopped` is set, after `read_timeout` seconds without a frame (then `timed_out` is
-    true), or when a camera or stream fails (then `lost` is). `read_times` gets the time.time() each frame yielded was read at, in order.
+    true), or when a camera or stream fails (then `lost` is). `read_times` gets the time.time() each frame yielded
+    was read at, in order.
 
     With `reopen` (a function returning a new capture, or raising UserError), a source that fails is opened again,
     after each pause of RECONNECT_PAUSES, until it gives a frame or the reader is stopped; each try is said in one
@@ -152,7 +154,7 @@ class FrameReader:
         """Open the source again until it opens or the reader is stopped; whether it opened."""
         lost = time.time()
         self.capture.release()
-        for attempt in range(sys.maxsize):
+        for attempt in itertools.count():
             pause = RECONNECT_PAUSES[min(attempt, len(RECONNECT_PAUSES) - 1)]
             self.report(f"{self.name} lost: trying again in {pause} s")
             if self.stopped.wait(pause):
@@ -168,7 +170,6 @@ class FrameReader:
             self.pending_break = (lost, time.time())
             self.report(f"{self.name} is back after {time.time() - lost:.1f} s")
             return True
-        return False
 
     def _put(self, item):
         while not self.stopped.is_set():
@@ -404,7 +405,7 @@ def run_video(detectors, source, output=None, json_lines=None, display=True, rea
             event_log.write(new_events)
         for event in new_events:
             if alerts and "person" in event:
-                alerts.consider(event, second, snapshot_jpeg(tracker.people[event["person"]]))
+                alerts.consider(event, second, partial(snapshot_jpeg, tracker.people[event["person"]]))
         return new_events
 
     finished = False  # the outputs replace older files only when the run ends as it should
@@ -506,6 +507,7 @@ def write_snapshot(snapshots_dir, person):
 
 
 def snapshot_jpeg(person):
+    """The picture of a person (tracking.Person) as JPEG bytes, or None."""
     crop = person_snapshot(person)
     return None if crop is None else cv2.imencode(".jpg", crop)[1].tobytes()
 
