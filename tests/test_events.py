@@ -266,3 +266,12 @@ def test_a_stream_that_drops_is_opened_again_and_the_events_show_the_break(tmp_p
     assert events[lost]["time"] < events[lost + 1]["time"]  # wall-clock times, ISO 8601 in one time zone
     assert "lost: trying again in 1 s" in stderr and "is back after" in stderr
     assert events[-1]["people"] == len(before) + len(after)
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--alert-url", "ftp://example.org/alert", "cannot send alerts to --alert-url ftp://example.org/alert: give an "
+                                               "http:// or https:// URL"),
+    ("--events", ".", "cannot write --events .: it is a folder")])
+def test_alert_and_event_flags_that_cannot_work_are_refused_before_the_video_is_read(tmp_path, flag, value, message):
+    result = run_video("--input", tmp_path / "missing.mp4", flag, value)
+    assert result.returncode == 2 and result.stderr == f"error: {message}\n"
