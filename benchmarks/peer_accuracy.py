@@ -54,12 +54,14 @@ class Timed:
         return faces
 
 
-def pipelines(detector_names, model=DEFAULT_MODEL):
-    """(name, a function that makes the pipeline) for each pipeline compared."""
+def pipelines(detector_names, model=DEFAULT_MODEL, peers=True):
+    """(name, a function that makes the pipeline) for each pipeline compared: the peers' (with `peers`), then ours."""
     def ours(name):
         return lambda: MaskDetector(model, face_detector=name)
 
-    rows = [TUTORIAL, AIZOO_AT_03, ("AIZOO peer, confidence 0.5 (its default)", lambda: AizooDetector(0.5))]
+    rows = []
+    if peers:
+        rows = [TUTORIAL, AIZOO_AT_03, ("AIZOO peer, confidence 0.5 (its default)", lambda: AizooDetector(0.5))]
     for name in detector_names:
         default = " (the default, for photos and video)" if name == DEFAULT_DETECTOR else ""
         rows.append((f"ours, --detector {name}{default}" + (f", --model {model}" if model != DEFAULT_MODEL else ""),
@@ -152,9 +154,7 @@ def main():
     args = parser.parse_args()
     if not SHARED.is_dir():
         sys.exit(f"error: this benchmark needs the development data in {SHARED}, which the toolkit does not ship")
-    rows = pipelines(args.detectors, args.model)
-    if args.no_peers:
-        rows = [row for row in rows if row[0].startswith("ours")]
+    rows = pipelines(args.detectors, args.model, peers=not args.no_peers)
     for set_name, folder, min_size in SETS:
         if args.sets and folder.relative_to(SHARED / "data").as_posix() not in args.sets:
             continue

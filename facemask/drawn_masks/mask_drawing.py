@@ -64,7 +64,7 @@ def whole_mask_move(landmarks, worn, rng):
     "pulled": down the face until its top edge is between the nose and the lower lip, turned by up to about 15°
     about the middle of that edge. "hanging": folded up about its top edge (to 30 to 55% of its height) and
     turned by 70 to 100° about its corner at one ear, so that it hangs from that ear's loop along the side of the face."""
-    width, _, down = face_axes(landmarks)
+    _, _, down = face_axes(landmarks)
     top, _ = mask_edges(landmarks, "correct", rng)
     if worn == "pulled":
         reach = [np.dot(landmarks[mark, :2] - landmarks[NOSE_BRIDGE, :2], down) for mark in (UNDER_NOSE,
